@@ -1,0 +1,203 @@
+/*
+ * config - settings from the environment with documented defaults (see
+ * config.h). Adding a setting means adding one row to config_table.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const char *name;
+    const char *def;
+    const char *description;
+    int secret; /* must be overridden in production; never a real default */
+} config_entry_t;
+
+static const config_entry_t config_table[] = {
+    {"MANDI_ENV", "development", "Deployment environment; production turns on the secrets check",
+     0},
+    {"MANDI_HTTP_HOST", "127.0.0.1", "Address the HTTP front end listens on", 0},
+    {"MANDI_HTTP_PORT", "8080", "TCP port the HTTP front end listens on", 0},
+    {"MANDI_HTTP_THREADS", "2", "HTTP front end worker threads", 0},
+    {"MANDI_BROKER", "tcp://127.0.0.1:5555", "Endpoint of the job broker", 0},
+    {"MANDI_EVENTS_PUB", "tcp://127.0.0.1:5556", "Event bus endpoint where publishers connect", 0},
+    {"MANDI_EVENTS_SUB", "tcp://127.0.0.1:5557", "Event bus endpoint where subscribers connect", 0},
+    {"MANDI_QUEUE_MAX", "10000", "Per-service bound on queued jobs in the broker", 0},
+    {"MANDI_MAX_ATTEMPTS", "3", "Attempts at a job before it is given up", 0},
+    {"MANDI_WORKER_PREFETCH", "8",
+     "Jobs a worker takes from the broker at once (1 = strictly one at a time)", 0},
+    {"MANDI_HEARTBEAT_MS", "1000", "Interval between broker/worker heartbeats, milliseconds", 0},
+    {"MANDI_HEARTBEAT_LIVENESS", "3", "Heartbeats missed before a peer is presumed dead", 0},
+    {"MANDI_DEFAULT_WAIT_MS", "5000", "Default time a request waits for its job, milliseconds", 0},
+    {"MANDI_MAX_WAIT_MS", "30000", "Longest wait a request may ask for, milliseconds", 0},
+    {"MANDI_JOB_LEASE_MS", "30000",
+     "How long a worker holds a job before it is re-offered, "
+     "milliseconds",
+     0},
+    {"MANDI_MAX_BODY_BYTES", "1048576", "Largest accepted HTTP request body, bytes", 0},
+    {"MANDI_TEST_MODE", "0", "1 enables test-only jobs and hooks; never in production", 0},
+    {"MANDI_LOG_LEVEL", "info", "Least severe log level written: debug, info, warn or error", 0},
+    {"DATABASE_URL", "postgresql://mandi@127.0.0.1:5433/mandi", "PostgreSQL connection URL", 0},
+    {"REDIS_URL", "redis://127.0.0.1:6380/0", "Redis connection URL", 0},
+    {"JWT_SECRET", "dev-secret-change-me", "HMAC key for signing access tokens", 1},
+    {"RAZORPAY_KEY_ID", "rzp_test_dev", "Razorpay API key id", 0},
+    {"RAZORPAY_KEY_SECRET", "dev-razorpay-secret", "Razorpay API key secret", 1},
+    {"RAZORPAY_WEBHOOK_SECRET", "dev-webhook-secret", "Secret Razorpay signs webhooks with", 1},
+    {"RAZORPAY_API_BASE", "https://api.razorpay.com", "Base URL of the Razorpay API", 0},
+    {"MANDI_SMS_PROVIDER", "file",
+     "SMS delivery provider (file writes messages under the var "
+     "dir)",
+     0},
+    {"MANDI_EMAIL_PROVIDER", "file",
+     "Email delivery provider (file writes messages under the "
+     "var dir)",
+     0},
+    {"MANDI_PUSH_PROVIDER", "file",
+     "Push notification provider (file writes messages under the "
+     "var dir)",
+     0},
+    {"MANDI_VAR_DIR", "var", "Directory for runtime files: outbox files, journals", 0},
+    {"MANDI_TRUST_PROXY", "0",
+     "1: the client address is the last entry of X-Forwarded-For (set it only behind a proxy "
+     "that writes that header)",
+     0},
+    {"MANDI_ACCESS_TOKEN_TTL_S", "3600", "Life of an access token (JWT), seconds", 0},
+    {"MANDI_REFRESH_TOKEN_TTL_S", "2592000", "Life of a refresh token, seconds (30 days)", 0},
+    {"MANDI_OTP_TTL_S", "300", "Life of a login OTP, seconds", 0},
+    {"MANDI_OTP_RESEND_S", "30", "Least time between two OTPs to the same phone, seconds", 0},
+    {"MANDI_OTP_PER_HOUR", "5", "OTPs sent to one phone in an hour at most", 0},
+    {"MANDI_OTP_PER_IP_HOUR", "20", "OTPs requested from one IP address in an hour at most", 0},
+    {"MANDI_LOGIN_FAILS_MAX", "5",
+     "Wrong passwords in 15 minutes before an account (or 4x that from one IP) is locked for "
+     "15 minutes",
+     0},
+    {"MANDI_PWHASH_OPSLIMIT", "2",
+     "argon2id passes for password hashes (libsodium; 2 is its interactive level)", 0},
+    {"MANDI_PWHASH_MEMLIMIT_KB", "65536",
+     "argon2id memory for password hashes, KiB (libsodium interactive level)", 0},
+};
+
+#define CONFIG_COUNT (sizeof config_table / sizeof config_table[0])
+
+static const config_entry_t *config_find(const char *name)
+{
+    if (!name)
+        return NULL;
+    for (size_t i = 0; i < CONFIG_COUNT; i++)
+        if (strcmp(config_table[i].name, name) == 0)
+            return &config_table[i];
+    return NULL;
+}
+
+/* An empty variable counts as unset: "FOO=" in an env file usually means
+ * "not configured", and an empty port or URL is never meant literally. */
+static const char *config_env(const char *name)
+{
+    const char *v = getenv(name);
+    return v && v[0] ? v : NULL;
+}
+
+const char *config_get(const char *name)
+{
+    const config_entry_t *e = config_find(name);
+    if (!e)
+        return NULL;
+    const char *v = config_env(name);
+    return v ? v : e->def;
+}
+
+/* strtol alone accepts leading spaces, '+', and trailing junk ("80x"), which
+ * would let a typo pass as a number; this accepts only -?[0-9]+ in range. */
+static int config_parse_long(const char *s, long *out)
+{
+    const char *d = s[0] == '-' ? s + 1 : s;
+    if (*d < '0' || *d > '9')
+        return -1;
+    errno = 0;
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || *end != '\0')
+        return -1;
+    *out = v;
+    return 0;
+}
+
+long config_get_long(const char *name)
+{
+    const config_entry_t *e = config_find(name);
+    if (!e)
+        return 0;
+    long v;
+    const char *env = config_env(name);
+    if (env && config_parse_long(env, &v) == 0)
+        return v;
+    if (config_parse_long(e->def, &v) == 0)
+        return v;
+    return 0;
+}
+
+int config_is_production(void)
+{
+    return strcmp(config_get("MANDI_ENV"), "production") == 0;
+}
+
+/* Appends the names of secrets that are unset (want_default == 0) or still
+ * hold their development default (want_default == 1), comma-separated. */
+static size_t config_list_secrets(buf_t *why, int want_default)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < CONFIG_COUNT; i++) {
+        const config_entry_t *e = &config_table[i];
+        if (!e->secret)
+            continue;
+        const char *v = config_env(e->name);
+        int bad = want_default ? (v && strcmp(v, e->def) == 0) : !v;
+        if (!bad)
+            continue;
+        if (why)
+            buf_printf(why, "%s%s", n ? ", " : "", e->name);
+        n++;
+    }
+    return n;
+}
+
+int config_check(buf_t *why)
+{
+    if (!config_is_production())
+        return 0;
+    size_t missing = config_list_secrets(NULL, 0);
+    size_t weak = config_list_secrets(NULL, 1);
+    if (missing == 0 && weak == 0)
+        return 0;
+    if (why) {
+        buf_append_str(why, "refusing to start in production:");
+        if (missing) {
+            buf_append_str(why, " secret settings not set: ");
+            config_list_secrets(why, 0);
+            buf_append_char(why, ';');
+        }
+        if (weak) {
+            buf_append_str(why, " secret settings still at their development default: ");
+            config_list_secrets(why, 1);
+            buf_append_char(why, ';');
+        }
+        buf_append_str(why, " set them in the environment");
+    }
+    return -1;
+}
+
+void config_write_example(FILE *f)
+{
+    fputs("# mandi settings, read from the environment. Every value shown is the\n"
+          "# development default used when the variable is unset or empty.\n"
+          "# Generated from common/config.c (config_write_example); edit the table there.\n",
+          f);
+    for (size_t i = 0; i < CONFIG_COUNT; i++) {
+        const config_entry_t *e = &config_table[i];
+        fprintf(f, "\n# %s%s\n%s=%s\n", e->description,
+                e->secret ? " (secret: must be set to a real value in production)" : "", e->name,
+                e->def);
+    }
+}

@@ -1,0 +1,150 @@
+/*
+ * routes - the HTTP route table and its matcher (see routes.h).
+ *
+ * The table is small and matching walks it segment by segment without
+ * allocating; a request costs a few dozen string comparisons.
+ */
+#include "routes.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* clang-format off */
+#define ACC "accounts"
+#define TS (ROUTE_SYNC | ROUTE_TRANSIENT)
+static const route_t routes[] = {
+    /* method  pattern                          kind               service  job type          auth           permission     wait  flags */
+    {"GET",    "/health",                       ROUTE_HEALTH,      NULL,    NULL,             AUTH_NONE,     NULL,          0,    ROUTE_SYNC},
+    {"GET",    "/ready",                        ROUTE_READY,       NULL,    NULL,             AUTH_NONE,     NULL,          0,    ROUTE_SYNC},
+    {"GET",    "/metrics",                      ROUTE_METRICS,     NULL,    NULL,             AUTH_NONE,     NULL,          0,    ROUTE_SYNC},
+    {"GET",    "/api/jobs/:id",                 ROUTE_JOB_STATUS,  NULL,    NULL,             AUTH_OPTIONAL, NULL,          0,    ROUTE_SYNC},
+    {"GET",    "/api/admin/pools",              ROUTE_ADMIN_POOLS, NULL,    NULL,             AUTH_USER,     "pools.read",  0,    ROUTE_SYNC},
+    {"GET",    "/api/ping/:pool",               ROUTE_JOB,         ":pool", "ping",           AUTH_NONE,     NULL,          2000, ROUTE_SYNC},
+    /* Accounts: sign-in. Bodies carry passwords and codes: never recorded. */
+    {"POST",   "/api/auth/send-otp",            ROUTE_JOB,         ACC,     "auth.send_otp",  AUTH_NONE,     NULL,          0,    TS},
+    {"POST",   "/api/auth/verify-otp",          ROUTE_JOB,         ACC,     "auth.verify_otp", AUTH_NONE,    NULL,          0,    TS},
+    {"POST",   "/api/auth/register",            ROUTE_JOB,         ACC,     "auth.register",  AUTH_NONE,     NULL,          0,    TS},
+    {"POST",   "/api/auth/login",               ROUTE_JOB,         ACC,     "auth.login",     AUTH_NONE,     NULL,          0,    TS},
+    {"POST",   "/api/auth/refresh",             ROUTE_JOB,         ACC,     "auth.refresh",   AUTH_NONE,     NULL,          0,    TS},
+    {"POST",   "/api/auth/logout",              ROUTE_JOB,         ACC,     "auth.logout",    AUTH_USER,     "self",        0,    TS},
+    {"POST",   "/api/auth/forgot-password",     ROUTE_JOB,         ACC,     "auth.forgot_password", AUTH_NONE, NULL,        0,    TS},
+    {"POST",   "/api/auth/reset-password",      ROUTE_JOB,         ACC,     "auth.reset_password", AUTH_NONE, NULL,         0,    TS},
+    {"GET",    "/api/auth/me",                  ROUTE_JOB,         ACC,     "user.me",        AUTH_USER,     "self",        0,    ROUTE_SYNC},
+    /* Accounts: the caller's own profile. */
+    {"GET",    "/api/users/me",                 ROUTE_JOB,         ACC,     "user.me",        AUTH_USER,     "self",        0,    ROUTE_SYNC},
+    {"PUT",    "/api/users/me",                 ROUTE_JOB,         ACC,     "user.update",    AUTH_USER,     "self",        0,    0},
+    {"DELETE", "/api/users/me",                 ROUTE_JOB,         ACC,     "user.deactivate", AUTH_USER,    "self",        0,    0},
+    {"GET",    "/api/users/me/preferences",     ROUTE_JOB,         ACC,     "user.preferences", AUTH_USER,   "self",        0,    ROUTE_SYNC},
+    {"PUT",    "/api/users/me/preferences",     ROUTE_JOB,         ACC,     "user.set_preferences", AUTH_USER, "self",      0,    0},
+    /* Test mode only: drive the runtime's hard cases through every pool. */
+    {"GET",    "/api/_test/:pool/:type",        ROUTE_JOB,         ":pool", "test.:type",     AUTH_OPTIONAL, NULL,          0,    ROUTE_SYNC | ROUTE_TEST_ONLY},
+    {"POST",   "/api/_test/:pool/:type",        ROUTE_JOB,         ":pool", "test.:type",     AUTH_OPTIONAL, NULL,          0,    ROUTE_TEST_ONLY},
+    {"POST",   "/api/_test/private/:pool/:type", ROUTE_JOB,        ":pool", "test.:type",     AUTH_USER,     NULL,          0,    ROUTE_TEST_ONLY},
+    {"POST",   "/api/_test/admin/:pool/:type",  ROUTE_JOB,         ":pool", "test.:type",     AUTH_USER,     "pools.read",  0,    ROUTE_TEST_ONLY},
+};
+/* clang-format on */
+
+#define ROUTE_COUNT (sizeof routes / sizeof routes[0])
+
+const route_t *route_table(size_t *count)
+{
+    *count = ROUTE_COUNT;
+    return routes;
+}
+
+/* Matches path against pattern, collecting parameters. A parameter matches
+ * one non-empty segment. */
+static int match_pattern(const char *pattern, const char *path, route_match_t *m)
+{
+    const char *p = pattern, *s = path;
+    m->nparams = 0;
+    while (*p && *s) {
+        if (*p != '/' || *s != '/')
+            return 0;
+        p++;
+        s++;
+        const char *pe = strchr(p, '/'), *se = strchr(s, '/');
+        size_t plen = pe ? (size_t)(pe - p) : strlen(p);
+        size_t slen = se ? (size_t)(se - s) : strlen(s);
+        if (plen > 0 && *p == ':') {
+            if (slen == 0 || m->nparams == ROUTE_MAX_PARAMS)
+                return 0;
+            m->params[m->nparams++] = (route_param_t){p + 1, plen - 1, s, slen};
+        } else if (plen != slen || memcmp(p, s, plen) != 0) {
+            return 0;
+        }
+        p += plen;
+        s += slen;
+    }
+    return *p == '\0' && *s == '\0';
+}
+
+route_result_t route_match(const char *method, const char *path, int test_mode,
+                           route_match_t *match, char *allow, size_t allow_cap)
+{
+    size_t allow_len = 0;
+    if (allow_cap)
+        allow[0] = '\0';
+    int path_known = 0;
+    for (size_t i = 0; i < ROUTE_COUNT; i++) {
+        const route_t *r = &routes[i];
+        if ((r->flags & ROUTE_TEST_ONLY) && !test_mode)
+            continue;
+        route_match_t m;
+        if (!match_pattern(r->pattern, path, &m))
+            continue;
+        if (strcmp(r->method, method) == 0) {
+            *match = m;
+            match->route = r;
+            match->index = (int)i;
+            return ROUTE_FOUND;
+        }
+        /* Several rows may share a path; list each method once. */
+        if (allow_len < allow_cap && !strstr(allow, r->method)) {
+            int n = snprintf(allow + allow_len, allow_cap - allow_len, "%s%s",
+                             path_known ? ", " : "", r->method);
+            if (n > 0)
+                allow_len += (size_t)n;
+        }
+        path_known = 1;
+    }
+    return path_known ? ROUTE_METHOD_NOT_ALLOWED : ROUTE_NOT_FOUND;
+}
+
+const char *route_param(const route_match_t *match, const char *name, size_t *len)
+{
+    size_t name_len = strlen(name);
+    for (int i = 0; i < match->nparams; i++)
+        if (match->params[i].name_len == name_len &&
+            memcmp(match->params[i].name, name, name_len) == 0) {
+            *len = match->params[i].value_len;
+            return match->params[i].value;
+        }
+    return NULL;
+}
+
+static int name_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
+}
+
+int route_expand(const char *template, const route_match_t *match, char *out, size_t cap)
+{
+    const char *colon = strchr(template, ':');
+    size_t prefix = colon ? (size_t)(colon - template) : strlen(template);
+    const char *value = NULL;
+    size_t value_len = 0;
+    if (colon && !(value = route_param(match, colon + 1, &value_len)))
+        return -1;
+    if (prefix + value_len + 1 > cap)
+        return -1;
+    memcpy(out, template, prefix);
+    if (value)
+        memcpy(out + prefix, value, value_len);
+    out[prefix + value_len] = '\0';
+    for (size_t i = 0; out[i]; i++)
+        if (!name_char(out[i]))
+            return -1;
+    return out[0] ? 0 : -1;
+}

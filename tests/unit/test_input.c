@@ -1,0 +1,88 @@
+/*
+ * test_input - the field checks of job bodies and the permission table.
+ */
+#include "check.h"
+#include "input.h"
+#include "roles.h"
+
+static void test_phone(void)
+{
+    char out[14];
+    CHECK(input_phone_normalise("+91-9876543210", out) == 0);
+    CHECK_STR(out, "+919876543210");
+    CHECK(input_phone_normalise("+916000000000", out) == 0);
+    CHECK_STR(out, "+916000000000");
+    /* Not an Indian mobile: wrong prefix, first digit, length or characters. */
+    const char *bad[] = {"9876543210",
+                         "+92-9876543210",
+                         "+91-5876543210",
+                         "+91-987654321",
+                         "+91-98765432100",
+                         "+91-98765a3210",
+                         "+91--9876543210",
+                         "+91 9876543210",
+                         "",
+                         "+91"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK(input_phone_normalise(bad[i], out) < 0);
+}
+
+static void test_email(void)
+{
+    char out[255];
+    CHECK(input_email_normalise("Asha.K+shop@Example.IN", out) == 0);
+    CHECK_STR(out, "asha.k+shop@example.in");
+    const char *bad[] = {"asha",        "@example.in",  "asha@",       "asha@example",
+                         "asha@@ex.in", "as ha@ex.in",  "asha@ex..in", "asha@.in",
+                         "asha@ex.in.", "asha@ex_a.in", "asha@ex.in\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK(input_email_normalise(bad[i], out) < 0);
+    char long_local[300];
+    memset(long_local, 'a', 250);
+    strcpy(long_local + 250, "@x.in");
+    CHECK(input_email_normalise(long_local, out) < 0);
+}
+
+static void test_utf8_length(void)
+{
+    CHECK(input_utf8_length("abc", 3) == 3);
+    CHECK(input_utf8_length("\xe0\xa4\xae\xe0\xa4\x82\xe0\xa4\xa1\xe0\xa5\x80", 12) == 4);
+    CHECK(input_utf8_length("", 0) == 0);
+}
+
+static void test_permissions(void)
+{
+    const char *roles[] = {"USER",           "MERCHANT", "MODERATOR",  "FINANCE",
+                           "LOCATION_ADMIN", "ADMIN",    "SUPER_ADMIN"};
+    for (int i = 0; i < 7; i++) {
+        CHECK(role_bit(roles[i]) == 1u << i);
+        CHECK(permission_allows("self", roles[i]));
+    }
+    CHECK(role_bit("ROOT") == 0);
+    CHECK(role_bit("admin") == 0); /* names are exact */
+    CHECK(permission_allows("pools.read", "ADMIN"));
+    CHECK(permission_allows("pools.read", "SUPER_ADMIN"));
+    CHECK(!permission_allows("pools.read", "MODERATOR"));
+    CHECK(!permission_allows("pools.read", "USER"));
+    CHECK(permission_allows("users.read", "LOCATION_ADMIN"));
+    CHECK(!permission_allows("users.read", "FINANCE"));
+    CHECK(!permission_allows("users.role", "LOCATION_ADMIN"));
+    CHECK(permission_allows("kyc.review", "MODERATOR"));
+    CHECK(!permission_allows("audit.read", "MODERATOR"));
+    CHECK(!permission_allows("no.such.action", "SUPER_ADMIN"));
+    CHECK(!permission_allows("self", "ROOT"));
+    int count;
+    const permission_t *table = permission_table(&count);
+    CHECK(count >= 7);
+    for (int i = 0; i < count; i++)
+        CHECK(permission_find(table[i].action) == &table[i]);
+}
+
+int main(void)
+{
+    test_phone();
+    test_email();
+    test_utf8_length();
+    test_permissions();
+    return check_summary();
+}

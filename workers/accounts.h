@@ -1,0 +1,66 @@
+/*
+ * accounts - the accounts pool: sign-in, sessions, the caller's profile.
+ *
+ * Handlers live in accounts_*.c by area; this header holds what they
+ * share: reading users, answering with JSON built by PostgreSQL, and the
+ * Redis counters behind rate limits.
+ */
+#ifndef MANDI_ACCOUNTS_H
+#define MANDI_ACCOUNTS_H
+
+#include "session.h"
+#include "worker.h"
+
+/* Handlers (accounts.c holds the table). */
+int auth_send_otp(job_ctx_t *ctx);
+int auth_verify_otp(job_ctx_t *ctx);
+int auth_register(job_ctx_t *ctx);
+int auth_login(job_ctx_t *ctx);
+int auth_forgot_password(job_ctx_t *ctx);
+int auth_reset_password(job_ctx_t *ctx);
+int auth_refresh(job_ctx_t *ctx);
+int auth_logout(job_ctx_t *ctx);
+int user_me(job_ctx_t *ctx);
+int user_update(job_ctx_t *ctx);
+int user_deactivate(job_ctx_t *ctx);
+int user_preferences(job_ctx_t *ctx);
+int user_set_preferences(job_ctx_t *ctx);
+
+/* Appends a JSON text (made by PostgreSQL) to the reply body as msgpack. */
+int accounts_pack_json(job_ctx_t *ctx, const char *json, size_t len);
+
+/* Logs a failed query and answers 503 DB_UNAVAILABLE. */
+int accounts_db_failed(job_ctx_t *ctx, PGresult *res);
+
+/* Answers 503 when Redis cannot be reached. */
+int accounts_redis_failed(job_ctx_t *ctx);
+
+/* Fails with code and a Retry-After of seconds (details.retry_after). */
+int accounts_fail_retry(job_ctx_t *ctx, int status, const char *code, long long seconds,
+                        const char *message);
+
+/* A string of the job's payload ("ip", "jti"), "" when absent. */
+void accounts_payload_str(const job_ctx_t *ctx, const char *key, char *out, size_t cap);
+
+/* Answers {"user": ..., "tokens": ...} (plus "is_new_user" when is_new is
+ * 0 or 1) for a user row selected with USER_LOGIN_COLUMNS, starting a
+ * session. Refuses suspended and deactivated accounts. */
+int accounts_login_reply(job_ctx_t *ctx, PGresult *row, int is_new);
+
+/* Columns accounts_login_reply expects, in order. */
+#define USER_LOGIN_COLUMNS                                                                         \
+    "u.id::text, u.role, array_to_string(u.zones, ','), u.status, mandi_user_json(u)::text"
+
+/* Records a notify.send_sms (subject NULL) or notify.send_email job for
+ * the notifications pool in this job's transaction. The message may hold a
+ * code or token: the copies made here are wiped. Returns 0 or -1. */
+int accounts_notify(job_ctx_t *ctx, const char *to, const char *template, const char *subject,
+                    const char *text);
+
+/* Redis counter for rate limits: the count under key, and its TTL. */
+int accounts_counter(job_ctx_t *ctx, const char *key, long long *count, long long *ttl);
+
+/* Adds one to key, starting a window of window_s on the first. */
+int accounts_count(job_ctx_t *ctx, const char *key, long window_s);
+
+#endif

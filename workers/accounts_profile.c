@@ -1,0 +1,212 @@
+/*
+ * accounts_profile - the caller's own profile and preferences.
+ *
+ * Every statement is keyed by the job's user_id (the token's subject), so
+ * a caller can reach no other user's row. Updates name the fields given:
+ * each column has a "was it sent" flag and a value, which keeps one static,
+ * parameterised statement for every combination.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "accounts.h"
+#include "input.h"
+#include "mp.h"
+
+static const char *const genders[] = {"male", "female", "other", "undisclosed", NULL};
+static const char *const languages[] = {"en", "hi", "ta", "te", "kn", "ml",
+                                        "mr", "bn", "gu", "pa", NULL};
+static const char *const themes[] = {"light", "dark", "system", NULL};
+
+/* Answers one JSON value computed by PostgreSQL for the caller. */
+static int answer_json(job_ctx_t *ctx, const char *sql, int nparams, const char *const *params)
+{
+    PGresult *res = PQexecParams(ctx->db, sql, nparams, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        return accounts_db_failed(ctx, res);
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return job_fail(ctx, 404, "USER_NOT_FOUND", "the user does not exist");
+    }
+    int rc = accounts_pack_json(ctx, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+    PQclear(res);
+    return rc ? rc : 200;
+}
+
+int user_me(job_ctx_t *ctx)
+{
+    const char *params[] = {ctx->job->user_id};
+    return answer_json(ctx, "SELECT mandi_user_json(u)::text FROM users u WHERE u.id = $1::uuid", 1,
+                       params);
+}
+
+/* A date "YYYY-MM-DD" that exists, from 1900-01-01 and before today. */
+static int valid_birth_date(const char *s)
+{
+    int y, m, d, n = 0;
+    if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10)
+        return 0;
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d, .tm_hour = 12};
+    time_t t = timegm(&tm);
+    struct tm back;
+    gmtime_r(&t, &back);
+    if (back.tm_year != y - 1900 || back.tm_mon != m - 1 || back.tm_mday != d)
+        return 0;
+    return y >= 1900 && t < time(NULL);
+}
+
+static const char *flag(int found)
+{
+    return found != IN_ABSENT ? "true" : "false";
+}
+
+int user_update(job_ctx_t *ctx)
+{
+    const msgpack_object *body;
+    char name[404], email[255], avatar[2049 * 4], dob[16], gender[16];
+    int has_name, has_email, has_avatar, has_dob, has_gender, rc;
+    if ((rc = input_body(ctx, &body)) ||
+        (rc = input_str(ctx, body, "name", IN_OPTIONAL, 1, 100, name, sizeof name, &has_name)) ||
+        (rc = input_email(ctx, body, "email", IN_OPTIONAL, email, &has_email)) ||
+        (rc = input_str(ctx, body, "avatar_url", IN_OPTIONAL, 1, 2048, avatar, sizeof avatar,
+                        &has_avatar)) ||
+        (rc = input_str(ctx, body, "date_of_birth", IN_OPTIONAL, 10, 10, dob, sizeof dob,
+                        &has_dob)) ||
+        (rc = input_choice(ctx, body, "gender", IN_OPTIONAL, genders, gender, sizeof gender,
+                           &has_gender)))
+        return rc;
+    if (has_name == IN_NULL)
+        return input_fail(ctx, "name", "name cannot be removed");
+    if (has_email == IN_NULL)
+        return input_fail(ctx, "email", "email cannot be removed");
+    if (has_avatar == IN_PRESENT && strncmp(avatar, "https://", 8) != 0 &&
+        strncmp(avatar, "http://", 7) != 0)
+        return input_fail(ctx, "avatar_url", "avatar_url must be an http or https URL");
+    if (has_dob == IN_PRESENT && !valid_birth_date(dob))
+        return input_fail(ctx, "date_of_birth",
+                          "date_of_birth must be a past date YYYY-MM-DD from 1900-01-01");
+    const char *params[] = {
+        ctx->job->user_id,
+        flag(has_name),
+        has_name == IN_PRESENT ? name : NULL,
+        flag(has_email),
+        has_email == IN_PRESENT ? email : NULL,
+        flag(has_avatar),
+        has_avatar == IN_PRESENT ? avatar : NULL,
+        flag(has_dob),
+        has_dob == IN_PRESENT ? dob : NULL,
+        flag(has_gender),
+        has_gender == IN_PRESENT ? gender : NULL,
+    };
+    PGresult *res =
+        PQexecParams(ctx->db,
+                     "UPDATE users u SET "
+                     "name = CASE WHEN $2::boolean THEN $3 ELSE name END, "
+                     "email = CASE WHEN $4::boolean THEN $5 ELSE email END, "
+                     "avatar_url = CASE WHEN $6::boolean THEN $7 ELSE avatar_url END, "
+                     "date_of_birth = CASE WHEN $8::boolean THEN $9::date ELSE date_of_birth END, "
+                     "gender = CASE WHEN $10::boolean THEN $11 ELSE gender END, updated_at = now() "
+                     "WHERE id = $1::uuid RETURNING mandi_user_json(u)::text",
+                     11, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        if (state && strcmp(state, "23505") == 0) {
+            PQclear(res);
+            return job_fail(ctx, 409, "EMAIL_TAKEN", "an account with this email exists");
+        }
+        return accounts_db_failed(ctx, res);
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return job_fail(ctx, 404, "USER_NOT_FOUND", "the user does not exist");
+    }
+    rc = accounts_pack_json(ctx, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+    PQclear(res);
+    return rc ? rc : 200;
+}
+
+int user_deactivate(job_ctx_t *ctx)
+{
+    const char *params[] = {ctx->job->user_id};
+    PGresult *res = PQexecParams(ctx->db,
+                                 "UPDATE users SET status = 'deactivated', updated_at = now() "
+                                 "WHERE id = $1::uuid RETURNING id",
+                                 1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        return accounts_db_failed(ctx, res);
+    int found = PQntuples(res) == 1;
+    PQclear(res);
+    if (!found)
+        return job_fail(ctx, 404, "USER_NOT_FOUND", "the user does not exist");
+    int rc = session_revoke_user(ctx, ctx->job->user_id, "deactivated");
+    if (rc)
+        return rc;
+    msgpack_pack_map(&ctx->body, 1);
+    mp_kv_str(&ctx->body, "status", "deactivated");
+    return 200;
+}
+
+int user_preferences(job_ctx_t *ctx)
+{
+    const char *params[] = {ctx->job->user_id};
+    return answer_json(ctx, "SELECT preferences::text FROM users WHERE id = $1::uuid", 1, params);
+}
+
+static const char *bool_param(int found, int value)
+{
+    return found == IN_PRESENT ? (value ? "true" : "false") : NULL;
+}
+
+int user_set_preferences(job_ctx_t *ctx)
+{
+    const msgpack_object *body;
+    char language[8], theme[8];
+    int rc, has_language, has_theme;
+    if ((rc = input_body(ctx, &body)) ||
+        (rc = input_choice(ctx, body, "language", IN_OPTIONAL, languages, language, sizeof language,
+                           &has_language)) ||
+        (rc = input_choice(ctx, body, "theme", IN_OPTIONAL, themes, theme, sizeof theme,
+                           &has_theme)))
+        return rc;
+    /* A preference always has a value: null is not a way to unset it. */
+    if (has_language == IN_NULL)
+        return input_fail(ctx, "language", "language must be one of the supported languages");
+    if (has_theme == IN_NULL)
+        return input_fail(ctx, "theme", "theme must be light, dark or system");
+    static const char *const channels[] = {"sms", "email", "push", "marketing"};
+    int value[4] = {0}, found[4] = {0};
+    const msgpack_object *notifications = mp_get(body, "notifications");
+    if (notifications && notifications->type != MSGPACK_OBJECT_NIL) {
+        if (notifications->type != MSGPACK_OBJECT_MAP)
+            return input_fail(ctx, "notifications", "notifications must be an object");
+        for (int i = 0; i < 4; i++) {
+            char field[40];
+            snprintf(field, sizeof field, "notifications.%s", channels[i]);
+            if ((rc = input_bool(ctx, notifications, channels[i], field, &value[i], &found[i])))
+                return rc;
+            if (found[i] == IN_NULL)
+                return input_fail(ctx, field, "%s must be true or false", field);
+        }
+    }
+    const char *params[] = {
+        ctx->job->user_id,
+        language[0] ? language : NULL,
+        theme[0] ? theme : NULL,
+        bool_param(found[0], value[0]),
+        bool_param(found[1], value[1]),
+        bool_param(found[2], value[2]),
+        bool_param(found[3], value[3]),
+    };
+    /* Absent fields are NULL, and jsonb_strip_nulls leaves them out of the
+     * merge: what was not sent keeps its value. */
+    return answer_json(
+        ctx,
+        "UPDATE users SET preferences = preferences "
+        "|| jsonb_strip_nulls(jsonb_build_object('language', $2::text, 'theme', $3::text)) "
+        "|| jsonb_build_object('notifications', coalesce(preferences->'notifications', '{}') "
+        "|| jsonb_strip_nulls(jsonb_build_object('sms', $4::boolean, 'email', $5::boolean, "
+        "'push', $6::boolean, 'marketing', $7::boolean))), updated_at = now() "
+        "WHERE id = $1::uuid RETURNING preferences::text",
+        7, params);
+}

@@ -1,0 +1,63 @@
+/*
+ * input - reading and checking the fields of a job's JSON body.
+ *
+ * Every check that fails answers 400 VALIDATION_ERROR with a message that
+ * names the field and details {"field": name}, so a client can point at the
+ * box to fix. Each function returns 0 when the field is acceptable, else
+ * the status to return from the handler (job_fail already called):
+ *
+ *     if ((rc = input_str(ctx, body, "name", IN_REQUIRED, 1, 100, name, sizeof name, NULL)))
+ *         return rc;
+ *
+ * Fields not asked for are ignored. Lengths count characters (UTF-8 code
+ * points), not bytes.
+ */
+#ifndef MANDI_INPUT_H
+#define MANDI_INPUT_H
+
+#include <stddef.h>
+
+#include "worker.h"
+
+enum { IN_OPTIONAL = 0, IN_REQUIRED = 1 };
+
+/* What was found: absent, a value, or an explicit null. */
+enum { IN_ABSENT = 0, IN_PRESENT = 1, IN_NULL = 2 };
+
+/* Fails with field and a printf-style message. */
+int input_fail(job_ctx_t *ctx, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The job's body, which must be a JSON object. */
+int input_body(job_ctx_t *ctx, const msgpack_object **body);
+
+/* A string of min..max characters copied to out (cap bytes with the NUL;
+ * cap must hold max characters of 4 bytes). *found (may be NULL) says what
+ * was there; an explicit null is accepted only when required is not set,
+ * and left for the caller to judge. */
+int input_str(job_ctx_t *ctx, const msgpack_object *body, const char *field, int required,
+              size_t min, size_t max, char *out, size_t cap, int *found);
+
+/* A boolean. */
+int input_bool(job_ctx_t *ctx, const msgpack_object *obj, const char *key, const char *field,
+               int *out, int *found);
+
+/* A string that must be one of the NULL-terminated choices. */
+int input_choice(job_ctx_t *ctx, const msgpack_object *body, const char *field, int required,
+                 const char *const *choices, char *out, size_t cap, int *found);
+
+/* An Indian mobile number, "+91-XXXXXXXXXX" or "+91XXXXXXXXXX" with the
+ * first digit 6-9, normalised to "+91XXXXXXXXXX" (out: 14 bytes). */
+int input_phone(job_ctx_t *ctx, const msgpack_object *body, const char *field, int required,
+                char out[14], int *found);
+
+/* An email address, lower-cased (out: 255 bytes). */
+int input_email(job_ctx_t *ctx, const msgpack_object *body, const char *field, int required,
+                char out[255], int *found);
+
+/* Checks (no job body involved) used by the functions above, for tests. */
+int input_phone_normalise(const char *in, char out[14]);
+int input_email_normalise(const char *in, char out[255]);
+size_t input_utf8_length(const char *s, size_t len);
+
+#endif

@@ -1,0 +1,33 @@
+/*
+ * pool_table - the worker pools and their handler tables (see pool_table.h).
+ */
+#include "pool_table.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Names must match common/pools.c, the list the front and /ready use. */
+static const pool_t pools[] = {
+    {"accounts", {common_jobs, accounts_jobs, test_jobs, NULL}},
+    {"catalog", {common_jobs, test_jobs, NULL}},
+    {"orders", {common_jobs, test_jobs, NULL}},
+    {"payments", {common_jobs, test_jobs, NULL}},
+    {"notifications", {common_jobs, notify_jobs, test_jobs, NULL}},
+    {"analytics", {common_jobs, test_jobs, NULL}},
+};
+
+const pool_t *pools_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof pools / sizeof pools[0]; i++)
+        if (strcmp(pools[i].name, name) == 0)
+            return &pools[i];
+    return NULL;
+}
+
+void pools_list(char *out, size_t cap)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof pools / sizeof pools[0] && used < cap; i++)
+        used += (size_t)snprintf(out + used, cap - used, "%s%s", i ? ", " : "", pools[i].name);
+}
