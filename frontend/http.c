@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "clock.h"
 #include "codec.h"
@@ -30,6 +31,7 @@
 static struct {
     struct MHD_Daemon *daemon;
     atomic_int stopping;
+    atomic_int in_flight; /* requests begun and not yet completed */
     int test_mode;
     size_t max_body;
     long default_wait_ms, max_wait_ms;
@@ -37,6 +39,9 @@ static struct {
     const char *jwt_secret;
     size_t jwt_secret_len;
 } h;
+
+/* How long stopping waits for answered requests to reach their clients. */
+#define STOP_FLUSH_MS 3000
 
 /* ---- checks ------------------------------------------------------------- */
 
@@ -546,6 +551,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     request_t *req = *con_cls;
     if (!req) {
         req = *con_cls = begin(conn, url, method);
+        atomic_fetch_add(&h.in_flight, 1);
         /* Refused on its headers alone: answer before any body is read (and
          * before "100 Continue" invites it). */
         if (req->outcome != OUT_NONE)
@@ -594,6 +600,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                LOG_NUM("completed", toe == MHD_REQUEST_TERMINATED_COMPLETED_OK));
     request_destroy(&req);
     *con_cls = NULL;
+    atomic_fetch_sub(&h.in_flight, 1);
 }
 
 int http_start(void)
@@ -638,6 +645,14 @@ void http_quiesce(void)
 
 void http_stop(void)
 {
+    /* Answers given at shutdown are only queued on their connections: give
+     * MHD's threads a moment to write them before the sockets close, or the
+     * clients would see a reset instead of their 202 or 503. */
+    int64_t give_up = clock_mono_ms() + STOP_FLUSH_MS;
+    while (h.daemon && atomic_load(&h.in_flight) > 0 && clock_mono_ms() < give_up) {
+        struct timespec tick = {0, 5 * 1000 * 1000};
+        nanosleep(&tick, NULL);
+    }
     if (h.daemon)
         MHD_stop_daemon(h.daemon);
     h.daemon = NULL;
