@@ -5,20 +5,20 @@
 
 #include <string.h>
 
+const char *const ROLE_NAMES[] = {"USER",           "MERCHANT", "MODERATOR",   "FINANCE",
+                                  "LOCATION_ADMIN", "ADMIN",    "SUPER_ADMIN", NULL};
+
+/* Who manages whom (role_reach). */
 static const struct {
-    const char *name;
-    unsigned bit;
-} role_names[] = {
-    {"USER", ROLE_USER},
-    {"MERCHANT", ROLE_MERCHANT},
-    {"MODERATOR", ROLE_MODERATOR},
-    {"FINANCE", ROLE_FINANCE},
-    {"LOCATION_ADMIN", ROLE_LOCATION_ADMIN},
-    {"ADMIN", ROLE_ADMIN},
-    {"SUPER_ADMIN", ROLE_SUPER_ADMIN},
+    unsigned caller;
+    unsigned targets;
+} reach[] = {
+    {ROLE_SUPER_ADMIN, ROLES_ANY},
+    {ROLE_ADMIN, ROLES_ANY & ~ROLES_ADMIN},
+    {ROLE_LOCATION_ADMIN, ROLE_USER | ROLE_MERCHANT},
 };
 
-#define ADMINS (ROLE_ADMIN | ROLE_SUPER_ADMIN)
+#define ADMINS ROLES_ADMIN
 
 /* clang-format off */
 static const permission_t permissions[] = {
@@ -27,9 +27,9 @@ static const permission_t permissions[] = {
     {"pools.read",       ADMINS,                                 NULL},
     {"users.read",       ADMINS | ROLE_MODERATOR | ROLE_LOCATION_ADMIN,
                                                                  "LOCATION_ADMIN sees only users sharing one of its zones"},
-    {"users.status",     ADMINS | ROLE_LOCATION_ADMIN,           "LOCATION_ADMIN only for USER and MERCHANT accounts sharing one of its zones; nobody changes their own status"},
+    {"users.status",     ADMINS | ROLE_LOCATION_ADMIN,           "ADMIN not for ADMIN and SUPER_ADMIN accounts; LOCATION_ADMIN only for USER and MERCHANT accounts sharing one of its zones; nobody changes their own status"},
     {"users.role",       ADMINS,                                 "only SUPER_ADMIN grants or takes away ADMIN and SUPER_ADMIN; nobody changes their own role"},
-    {"kyc.review",       ADMINS | ROLE_MODERATOR,                NULL},
+    {"kyc.review",       ADMINS | ROLE_MODERATOR,                "nobody reviews their own submission"},
     {"audit.read",       ADMINS,                                 NULL},
 };
 /* clang-format on */
@@ -38,9 +38,18 @@ static const permission_t permissions[] = {
 
 unsigned role_bit(const char *name)
 {
-    for (size_t i = 0; i < sizeof role_names / sizeof role_names[0]; i++)
-        if (strcmp(role_names[i].name, name) == 0)
-            return role_names[i].bit;
+    for (unsigned i = 0; ROLE_NAMES[i]; i++)
+        if (strcmp(ROLE_NAMES[i], name) == 0)
+            return 1u << i;
+    return 0;
+}
+
+unsigned role_reach(const char *role)
+{
+    unsigned bit = role_bit(role);
+    for (size_t i = 0; i < sizeof reach / sizeof reach[0]; i++)
+        if (reach[i].caller == bit)
+            return reach[i].targets;
     return 0;
 }
 

@@ -19,7 +19,17 @@ enum {
     ROLE_ADMIN = 1u << 5,
     ROLE_SUPER_ADMIN = 1u << 6,
 };
-#define ROLES_ANY 0x7fu
+#define ROLES_ANY   0x7fu
+#define ROLES_ADMIN (ROLE_ADMIN | ROLE_SUPER_ADMIN)
+
+/* The role names, NULL-terminated; role i has the bit 1 << i. */
+extern const char *const ROLE_NAMES[];
+
+/* The roles whose accounts a caller holding role may manage (suspend,
+ * re-activate, give another role): SUPER_ADMIN all, ADMIN all but the
+ * admin roles, LOCATION_ADMIN users and merchants (of its zones), nobody
+ * else any. */
+unsigned role_reach(const char *role);
 
 /* The bit of a role name ("USER", ...), or 0 for an unknown name. */
 unsigned role_bit(const char *name);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "input.h"
 #include "log.h"
 #include "mp.h"
 
@@ -30,6 +31,22 @@ const job_handler_t accounts_jobs[] = {
     {"user.deactivate", user_deactivate, 0},
     {"user.preferences", user_preferences, 0},
     {"user.set_preferences", user_set_preferences, 0},
+    {"address.list", address_list, 0},
+    {"address.get", address_get, 0},
+    {"address.create", address_create, JOB_TX},
+    {"address.update", address_update, JOB_TX},
+    {"address.delete", address_delete, JOB_TX},
+    {"address.set_default", address_set_default, JOB_TX},
+    {"kyc.submit", kyc_submit, JOB_TX | JOB_SCRUB},
+    {"kyc.mine", kyc_mine, 0},
+    {"kyc.list", kyc_list, 0},
+    {"kyc.approve", kyc_approve, JOB_TX},
+    {"kyc.reject", kyc_reject, JOB_TX},
+    {"admin.user_list", admin_user_list, 0},
+    {"admin.user_get", admin_user_get, 0},
+    {"admin.user_set_status", admin_user_set_status, JOB_TX},
+    {"admin.user_set_role", admin_user_set_role, JOB_TX},
+    {"audit.list", audit_list, 0},
     {NULL, NULL, 0},
 };
 
@@ -38,6 +55,51 @@ int accounts_pack_json(job_ctx_t *ctx, const char *json, size_t len)
     codec_error_t err;
     if (codec_json_to_msgpack(json, len, &ctx->body_buf, &err) < 0)
         return job_fail(ctx, 500, "INTERNAL", "a stored value could not be read: %s", err.message);
+    return 0;
+}
+
+int accounts_answer_json(job_ctx_t *ctx, int ok_status, const char *sql, int nparams,
+                         const char *const *params, const char *missing_code,
+                         const char *missing_message)
+{
+    PGresult *res = PQexecParams(ctx->db, sql, nparams, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        return accounts_db_failed(ctx, res);
+    if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
+        PQclear(res);
+        return job_fail(ctx, 404, missing_code, "%s", missing_message);
+    }
+    int rc = accounts_pack_json(ctx, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+    PQclear(res);
+    return rc ? rc : ok_status;
+}
+
+int accounts_read_page(job_ctx_t *ctx, accounts_page_t *page)
+{
+    int64_t number, limit;
+    int rc = input_page(ctx, &number, &limit);
+    if (rc)
+        return rc;
+    snprintf(page->page, sizeof page->page, "%lld", (long long)number);
+    snprintf(page->limit, sizeof page->limit, "%lld", (long long)limit);
+    snprintf(page->offset, sizeof page->offset, "%lld", (long long)((number - 1) * limit));
+    return 0;
+}
+
+int accounts_audit(job_ctx_t *ctx, const char *action, const char *target_type,
+                   const char *target_id, const char *before, const char *after)
+{
+    const job_t *job = ctx->job;
+    const char *params[] = {job->user_id, job->role, action, target_type,
+                            target_id,    before,    after,  job->request_id};
+    PGresult *res = PQexecParams(ctx->db,
+                                 "INSERT INTO audit_log (actor_id, actor_role, action, "
+                                 "target_type, target_id, before, after, request_id) "
+                                 "VALUES ($1::uuid, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8)",
+                                 8, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        return accounts_db_failed(ctx, res);
+    PQclear(res);
     return 0;
 }
 

@@ -6,9 +6,7 @@
  * each column has a "was it sent" flag and a value, which keeps one static,
  * parameterised statement for every combination.
  */
-#include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "accounts.h"
 #include "input.h"
@@ -22,16 +20,8 @@ static const char *const themes[] = {"light", "dark", "system", NULL};
 /* Answers one JSON value computed by PostgreSQL for the caller. */
 static int answer_json(job_ctx_t *ctx, const char *sql, int nparams, const char *const *params)
 {
-    PGresult *res = PQexecParams(ctx->db, sql, nparams, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        return accounts_db_failed(ctx, res);
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        return job_fail(ctx, 404, "USER_NOT_FOUND", "the user does not exist");
-    }
-    int rc = accounts_pack_json(ctx, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
-    PQclear(res);
-    return rc ? rc : 200;
+    return accounts_answer_json(ctx, 200, sql, nparams, params, "USER_NOT_FOUND",
+                                "the user does not exist");
 }
 
 int user_me(job_ctx_t *ctx)
@@ -39,21 +29,6 @@ int user_me(job_ctx_t *ctx)
     const char *params[] = {ctx->job->user_id};
     return answer_json(ctx, "SELECT mandi_user_json(u)::text FROM users u WHERE u.id = $1::uuid", 1,
                        params);
-}
-
-/* A date "YYYY-MM-DD" that exists, from 1900-01-01 and before today. */
-static int valid_birth_date(const char *s)
-{
-    int y, m, d, n = 0;
-    if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10)
-        return 0;
-    struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d, .tm_hour = 12};
-    time_t t = timegm(&tm);
-    struct tm back;
-    gmtime_r(&t, &back);
-    if (back.tm_year != y - 1900 || back.tm_mon != m - 1 || back.tm_mday != d)
-        return 0;
-    return y >= 1900 && t < time(NULL);
 }
 
 static const char *flag(int found)
@@ -64,15 +39,14 @@ static const char *flag(int found)
 int user_update(job_ctx_t *ctx)
 {
     const msgpack_object *body;
-    char name[404], email[255], avatar[2049 * 4], dob[16], gender[16];
+    char name[404], email[255], avatar[2049 * 4], dob[11], gender[16];
     int has_name, has_email, has_avatar, has_dob, has_gender, rc;
     if ((rc = input_body(ctx, &body)) ||
         (rc = input_str(ctx, body, "name", IN_OPTIONAL, 1, 100, name, sizeof name, &has_name)) ||
         (rc = input_email(ctx, body, "email", IN_OPTIONAL, email, &has_email)) ||
         (rc = input_str(ctx, body, "avatar_url", IN_OPTIONAL, 1, 2048, avatar, sizeof avatar,
                         &has_avatar)) ||
-        (rc = input_str(ctx, body, "date_of_birth", IN_OPTIONAL, 10, 10, dob, sizeof dob,
-                        &has_dob)) ||
+        (rc = input_date(ctx, body, "date_of_birth", IN_OPTIONAL, 1, dob, &has_dob)) ||
         (rc = input_choice(ctx, body, "gender", IN_OPTIONAL, genders, gender, sizeof gender,
                            &has_gender)))
         return rc;
@@ -83,9 +57,6 @@ int user_update(job_ctx_t *ctx)
     if (has_avatar == IN_PRESENT && strncmp(avatar, "https://", 8) != 0 &&
         strncmp(avatar, "http://", 7) != 0)
         return input_fail(ctx, "avatar_url", "avatar_url must be an http or https URL");
-    if (has_dob == IN_PRESENT && !valid_birth_date(dob))
-        return input_fail(ctx, "date_of_birth",
-                          "date_of_birth must be a past date YYYY-MM-DD from 1900-01-01");
     const char *params[] = {
         ctx->job->user_id,
         flag(has_name),

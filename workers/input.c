@@ -4,9 +4,12 @@
 #include "input.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "mp.h"
 
@@ -171,4 +174,136 @@ int input_email(job_ctx_t *ctx, const msgpack_object *body, const char *field, i
 {
     return input_normalised(ctx, body, field, required, 3, 254, input_email_normalise, out, found,
                             "is not a valid email address");
+}
+
+const msgpack_object *input_query(const job_ctx_t *ctx)
+{
+    return mp_get(ctx->job->payload, "query");
+}
+
+const msgpack_object *input_params(const job_ctx_t *ctx)
+{
+    return mp_get(ctx->job->payload, "params");
+}
+
+int input_uuid_normalise(const char *in, char out[37])
+{
+    if (strlen(in) != 36)
+        return -1;
+    for (int i = 0; i < 36; i++) {
+        int dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? in[i] != '-' : !isxdigit((unsigned char)in[i]))
+            return -1;
+        out[i] = (char)tolower((unsigned char)in[i]);
+    }
+    out[36] = '\0';
+    return 0;
+}
+
+int input_uuid(job_ctx_t *ctx, const msgpack_object *obj, const char *field, int required,
+               char out[37], int *found)
+{
+    return input_normalised(ctx, obj, field, required, 1, 64, input_uuid_normalise, out, found,
+                            "must be a UUID");
+}
+
+int input_date_valid(const char *s, int past_only)
+{
+    int y, m, d, n = 0;
+    if (strlen(s) != 10 || s[4] != '-' || s[7] != '-' ||
+        sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10)
+        return 0;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && !isdigit((unsigned char)s[i]))
+            return 0;
+    /* timegm normalises impossible dates (Feb 30 becomes Mar 2): a date
+     * exists when it comes back unchanged. */
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d, .tm_hour = 12};
+    time_t t = timegm(&tm);
+    struct tm back;
+    gmtime_r(&t, &back);
+    if (back.tm_year != y - 1900 || back.tm_mon != m - 1 || back.tm_mday != d)
+        return 0;
+    return !past_only || (y >= 1900 && t < time(NULL));
+}
+
+static int copy_date(const char *in, char *out)
+{
+    snprintf(out, 11, "%s", in);
+    return 0;
+}
+
+int input_date(job_ctx_t *ctx, const msgpack_object *obj, const char *field, int required,
+               int past_only, char out[11], int *found)
+{
+    int rc = input_normalised(ctx, obj, field, required, 10, 10, copy_date, out, found,
+                              "must be a date YYYY-MM-DD");
+    if (rc || !out[0])
+        return rc;
+    if (!input_date_valid(out, past_only))
+        return input_fail(ctx, field,
+                          past_only ? "%s must be a past date YYYY-MM-DD from 1900-01-01"
+                                    : "%s must be a date YYYY-MM-DD that exists",
+                          field);
+    return 0;
+}
+
+int input_int(job_ctx_t *ctx, const msgpack_object *obj, const char *field, int required,
+              int64_t min, int64_t max, int64_t *out, int *found)
+{
+    const msgpack_object *v;
+    int rc = lookup(ctx, obj, field, field, required, &v, found);
+    if (rc || !v || v->type == MSGPACK_OBJECT_NIL)
+        return rc;
+    int64_t n = 0;
+    int ok = mp_get_i64(v, &n) == 0;
+    if (!ok && v->type == MSGPACK_OBJECT_STR && v->via.str.size > 0 && v->via.str.size < 20) {
+        /* Query strings: plain decimal digits with an optional sign. */
+        char text[24];
+        mp_copy_str(v, text, sizeof text);
+        char *end;
+        errno = 0;
+        long long parsed = strtoll(text, &end, 10);
+        ok = *end == '\0' && errno == 0 && (isdigit((unsigned char)text[0]) || text[0] == '-');
+        n = parsed;
+    }
+    if (!ok || n < min || n > max)
+        return input_fail(ctx, field, "%s must be a whole number from %lld to %lld", field,
+                          (long long)min, (long long)max);
+    *out = n;
+    return 0;
+}
+
+int input_number(job_ctx_t *ctx, const msgpack_object *obj, const char *field, int required,
+                 double min, double max, double *out, int *found)
+{
+    const msgpack_object *v;
+    int rc = lookup(ctx, obj, field, field, required, &v, found);
+    if (rc || !v || v->type == MSGPACK_OBJECT_NIL)
+        return rc;
+    double x;
+    if (v->type == MSGPACK_OBJECT_FLOAT32 || v->type == MSGPACK_OBJECT_FLOAT64)
+        x = v->via.f64;
+    else if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+        x = (double)v->via.u64;
+    else if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+        x = (double)v->via.i64;
+    else
+        return input_fail(ctx, field, "%s must be a number", field);
+    if (!(x >= min && x <= max)) /* also refuses NaN */
+        return input_fail(ctx, field, "%s must be a number from %g to %g", field, min, max);
+    *out = x;
+    return 0;
+}
+
+int input_page(job_ctx_t *ctx, int64_t *page, int64_t *limit)
+{
+    const msgpack_object *query = input_query(ctx);
+    int rc;
+    *page = 1;
+    *limit = 20;
+    if ((rc = input_int(ctx, query, "page", IN_OPTIONAL, 1, 1000000, page, NULL)) ||
+        (rc = input_int(ctx, query, "limit", IN_OPTIONAL, 1, 100, limit, NULL)))
+        return rc;
+    return 0;
 }

@@ -16,6 +16,7 @@
 #define MANDI_INPUT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "worker.h"
 
@@ -55,9 +56,38 @@ int input_phone(job_ctx_t *ctx, const msgpack_object *body, const char *field, i
 int input_email(job_ctx_t *ctx, const msgpack_object *body, const char *field, int required,
                 char out[255], int *found);
 
+/* The job's query map and path-parameter map (NULL when absent: every
+ * field then reads as absent). Their values are strings. */
+const msgpack_object *input_query(const job_ctx_t *ctx);
+const msgpack_object *input_params(const job_ctx_t *ctx);
+
+/* A UUID, lower-cased (out: 37 bytes). */
+int input_uuid(job_ctx_t *ctx, const msgpack_object *obj, const char *field, int required,
+               char out[37], int *found);
+
+/* A calendar date "YYYY-MM-DD" that exists (out: 11 bytes); with past_only
+ * it must also be before today and not before 1900-01-01. */
+int input_date(job_ctx_t *ctx, const msgpack_object *obj, const char *field, int required,
+               int past_only, char out[11], int *found);
+
+/* An integer in min..max: a JSON number in a body, decimal digits in a
+ * query string. */
+int input_int(job_ctx_t *ctx, const msgpack_object *obj, const char *field, int required,
+              int64_t min, int64_t max, int64_t *out, int *found);
+
+/* A number (integer or decimal) in min..max. */
+int input_number(job_ctx_t *ctx, const msgpack_object *obj, const char *field, int required,
+                 double min, double max, double *out, int *found);
+
+/* Pagination from the query: page (from 1, default 1) and limit (1..100,
+ * default 20). */
+int input_page(job_ctx_t *ctx, int64_t *page, int64_t *limit);
+
 /* Checks (no job body involved) used by the functions above, for tests. */
 int input_phone_normalise(const char *in, char out[14]);
 int input_email_normalise(const char *in, char out[255]);
+int input_uuid_normalise(const char *in, char out[37]);
+int input_date_valid(const char *s, int past_only);
 size_t input_utf8_length(const char *s, size_t len);
 
 #endif

@@ -976,6 +976,18 @@ class StackTestCase(unittest.TestCase):
         self._watched.append(stack)
         return stack
 
+    def assertError(self, r, status, code, field=None):
+        """r is mandi's error answer: status, code, a message, and for a
+        field error details {"field": field} with the field named in the
+        message."""
+        self.assertEqual(r.status, status, r)
+        self.assertIs(r.body["success"], False, r)
+        self.assertEqual(r.code, code, r)
+        self.assertTrue(r.error["message"], r)
+        if field is not None:
+            self.assertEqual(r.error.get("details"), {"field": field}, r)
+            self.assertIn(field, r.error["message"], r)
+
     def run(self, result=None):
         result = result if result is not None else self.defaultTestResult()
         before = len(result.failures) + len(result.errors)

@@ -46,15 +46,6 @@ class AccountsTestCase(StackTestCase):
     def client(self, ip=None):
         return Client(self.stack, ip)
 
-    def assertError(self, r, status, code, field=None):
-        self.assertEqual(r.status, status, r)
-        self.assertIs(r.body["success"], False, r)
-        self.assertEqual(r.code, code, r)
-        self.assertTrue(r.error["message"], r)
-        if field is not None:
-            self.assertEqual(r.error.get("details"), {"field": field}, r)
-            self.assertIn(field, r.error["message"], r)
-
     def assertRetryAfter(self, r, low, high):
         value = r.headers.get("Retry-After")
         self.assertIsNotNone(value, "%r has no Retry-After" % r)

@@ -35,15 +35,6 @@ class Profile(StackTestCase):
 
     # ---- helpers -----------------------------------------------------------
 
-    def assertError(self, r, status, code, field=None):
-        self.assertEqual(r.status, status, r)
-        self.assertIs(r.body["success"], False, r)
-        self.assertEqual(r.code, code, r)
-        self.assertTrue(r.error["message"], r)
-        if field is not None:
-            self.assertEqual(r.error.get("details"), {"field": field}, r)
-            self.assertIn(field, r.error["message"], r)
-
     def new_user(self, phone=None, name="Profile User"):
         """Registers a user; returns (user, access token, email)."""
         body = {"name": name, "email": unique_email("profile"), "password": PASSWORD}

@@ -78,8 +78,52 @@ static void test_permissions(void)
         CHECK(permission_find(table[i].action) == &table[i]);
 }
 
+static void test_uuid(void)
+{
+    char out[37];
+    CHECK(input_uuid_normalise("0F1E2D3C-4B5A-4978-8695-A4B3C2D1E0F9", out) == 0);
+    CHECK_STR(out, "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9");
+    const char *bad[] = {"",
+                         "me",
+                         "0f1e2d3c4b5a49788695a4b3c2d1e0f9",
+                         "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f",
+                         "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0fg",
+                         "0f1e2d3c-4b5a-4978-8695_a4b3c2d1e0f9",
+                         "{0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK(input_uuid_normalise(bad[i], out) < 0);
+}
+
+static void test_dates(void)
+{
+    CHECK(input_date_valid("2024-02-29", 0));
+    CHECK(input_date_valid("1900-01-01", 1));
+    CHECK(input_date_valid("2999-12-31", 0));
+    CHECK(!input_date_valid("2999-12-31", 1)); /* not in the past */
+    CHECK(!input_date_valid("1899-12-31", 1));
+    const char *bad[] = {"2023-02-29", "2024-13-01", "2024-04-31",    "2024-4-01",  "24-04-01",
+                         "2024/04/01", "2024-04-0a", "2024-04-01T00", "+024-04-01", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK(!input_date_valid(bad[i], 0));
+}
+
+static void test_reach(void)
+{
+    CHECK(role_reach("SUPER_ADMIN") == ROLES_ANY);
+    CHECK(role_reach("ADMIN") == (ROLES_ANY & ~ROLES_ADMIN));
+    CHECK(role_reach("LOCATION_ADMIN") == (ROLE_USER | ROLE_MERCHANT));
+    CHECK(role_reach("MODERATOR") == 0);
+    CHECK(role_reach("USER") == 0);
+    CHECK(role_reach("ROOT") == 0);
+    for (unsigned i = 0; ROLE_NAMES[i]; i++)
+        CHECK(role_bit(ROLE_NAMES[i]) == 1u << i);
+}
+
 int main(void)
 {
+    test_uuid();
+    test_dates();
+    test_reach();
     test_phone();
     test_email();
     test_utf8_length();
