@@ -31,6 +31,7 @@ static const permission_t permissions[] = {
     {"users.role",       ADMINS,                                 "only SUPER_ADMIN grants or takes away ADMIN and SUPER_ADMIN; nobody changes their own role"},
     {"kyc.review",       ADMINS | ROLE_MODERATOR,                "nobody reviews their own submission"},
     {"audit.read",       ADMINS,                                 NULL},
+    {"catalog.manage",   ADMINS,                                 NULL},
 };
 /* clang-format on */
 

@@ -11,6 +11,7 @@
 
 /* clang-format off */
 #define ACC "accounts"
+#define CAT "catalog"
 #define TS (ROUTE_SYNC | ROUTE_TRANSIENT)
 static const route_t routes[] = {
     /* method  pattern                          kind               service  job type          auth           permission     wait  flags */
@@ -53,6 +54,13 @@ static const route_t routes[] = {
     {"POST",   "/api/admin/kyc/:id/approve",    ROUTE_JOB,         ACC,     "kyc.approve",    AUTH_USER,     "kyc.review",  0,    0},
     {"POST",   "/api/admin/kyc/:id/reject",     ROUTE_JOB,         ACC,     "kyc.reject",     AUTH_USER,     "kyc.review",  0,    0},
     {"GET",    "/api/admin/audit-log",          ROUTE_JOB,         ACC,     "audit.list",     AUTH_USER,     "audit.read",  0,    ROUTE_SYNC},
+    /* Catalog: public reads; /tree before /:slug, which would take it. */
+    {"GET",    "/api/categories",               ROUTE_JOB,         CAT,     "category.list",  AUTH_NONE,     NULL,          0,    ROUTE_SYNC},
+    {"GET",    "/api/categories/tree",          ROUTE_JOB,         CAT,     "category.tree",  AUTH_NONE,     NULL,          0,    ROUTE_SYNC},
+    {"GET",    "/api/categories/:slug",         ROUTE_JOB,         CAT,     "category.get",   AUTH_NONE,     NULL,          0,    ROUTE_SYNC},
+    {"POST",   "/api/categories",               ROUTE_JOB,         CAT,     "category.create", AUTH_USER,    "catalog.manage", 0, 0},
+    {"PUT",    "/api/categories/:id",           ROUTE_JOB,         CAT,     "category.update", AUTH_USER,    "catalog.manage", 0, 0},
+    {"DELETE", "/api/categories/:id",           ROUTE_JOB,         CAT,     "category.delete", AUTH_USER,    "catalog.manage", 0, 0},
     /* Test mode only: drive the runtime's hard cases through every pool. */
     {"GET",    "/api/_test/:pool/:type",        ROUTE_JOB,         ":pool", "test.:type",     AUTH_OPTIONAL, NULL,          0,    ROUTE_SYNC | ROUTE_TEST_ONLY},
     {"POST",   "/api/_test/:pool/:type",        ROUTE_JOB,         ":pool", "test.:type",     AUTH_OPTIONAL, NULL,          0,    ROUTE_TEST_ONLY},

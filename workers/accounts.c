@@ -9,9 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec.h"
 #include "input.h"
-#include "log.h"
 #include "mp.h"
 
 /* Sign-in jobs carry passwords and codes: their envelopes are scrubbed
@@ -50,42 +48,6 @@ const job_handler_t accounts_jobs[] = {
     {NULL, NULL, 0},
 };
 
-int accounts_pack_json(job_ctx_t *ctx, const char *json, size_t len)
-{
-    codec_error_t err;
-    if (codec_json_to_msgpack(json, len, &ctx->body_buf, &err) < 0)
-        return job_fail(ctx, 500, "INTERNAL", "a stored value could not be read: %s", err.message);
-    return 0;
-}
-
-int accounts_answer_json(job_ctx_t *ctx, int ok_status, const char *sql, int nparams,
-                         const char *const *params, const char *missing_code,
-                         const char *missing_message)
-{
-    PGresult *res = PQexecParams(ctx->db, sql, nparams, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        return accounts_db_failed(ctx, res);
-    if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
-        PQclear(res);
-        return job_fail(ctx, 404, missing_code, "%s", missing_message);
-    }
-    int rc = accounts_pack_json(ctx, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
-    PQclear(res);
-    return rc ? rc : ok_status;
-}
-
-int accounts_read_page(job_ctx_t *ctx, accounts_page_t *page)
-{
-    int64_t number, limit;
-    int rc = input_page(ctx, &number, &limit);
-    if (rc)
-        return rc;
-    snprintf(page->page, sizeof page->page, "%lld", (long long)number);
-    snprintf(page->limit, sizeof page->limit, "%lld", (long long)limit);
-    snprintf(page->offset, sizeof page->offset, "%lld", (long long)((number - 1) * limit));
-    return 0;
-}
-
 int accounts_audit(job_ctx_t *ctx, const char *action, const char *target_type,
                    const char *target_id, const char *before, const char *after)
 {
@@ -98,17 +60,9 @@ int accounts_audit(job_ctx_t *ctx, const char *action, const char *target_type,
                                  "VALUES ($1::uuid, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8)",
                                  8, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
-        return accounts_db_failed(ctx, res);
+        return answer_db_failed(ctx, res);
     PQclear(res);
     return 0;
-}
-
-int accounts_db_failed(job_ctx_t *ctx, PGresult *res)
-{
-    log_msg(LOG_WARN, ctx->job->request_id, "query failed: %s",
-            res ? PQresultErrorMessage(res) : "no connection");
-    PQclear(res);
-    return job_fail(ctx, 503, "DB_UNAVAILABLE", "the database cannot be reached");
 }
 
 int accounts_redis_failed(job_ctx_t *ctx)
@@ -144,7 +98,7 @@ int accounts_login_reply(job_ctx_t *ctx, PGresult *row, int is_new)
     msgpack_packer *pk = &ctx->body;
     msgpack_pack_map(pk, is_new >= 0 ? 3 : 2);
     mp_pack_cstr(pk, "user");
-    int rc = accounts_pack_json(ctx, PQgetvalue(row, 0, 4), (size_t)PQgetlength(row, 0, 4));
+    int rc = answer_pack_json(ctx, PQgetvalue(row, 0, 4), (size_t)PQgetlength(row, 0, 4));
     if (rc)
         return rc;
     mp_pack_cstr(pk, "tokens");

@@ -8,6 +8,7 @@
 #ifndef MANDI_ACCOUNTS_H
 #define MANDI_ACCOUNTS_H
 
+#include "answer.h"
 #include "session.h"
 #include "worker.h"
 
@@ -42,30 +43,10 @@ int admin_user_set_status(job_ctx_t *ctx);
 int admin_user_set_role(job_ctx_t *ctx);
 int audit_list(job_ctx_t *ctx);
 
-/* Appends a JSON text (made by PostgreSQL) to the reply body as msgpack. */
-int accounts_pack_json(job_ctx_t *ctx, const char *json, size_t len);
-
-/* Runs sql, which selects one JSON text, and answers it with ok_status;
- * no row answers 404 with missing_code and missing_message. */
-int accounts_answer_json(job_ctx_t *ctx, int ok_status, const char *sql, int nparams,
-                         const char *const *params, const char *missing_code,
-                         const char *missing_message);
-
-/* A list's page from the query (page, limit; see input_page), as the
- * texts of SQL parameters: list statements take $page, $limit, $offset
- * and answer {"items": [...], "pagination": mandi_pagination(...)}. */
-typedef struct {
-    char page[24], limit[24], offset[24];
-} accounts_page_t;
-int accounts_read_page(job_ctx_t *ctx, accounts_page_t *page);
-
 /* Records an admin action in audit_log, in the job's transaction: the
  * caller is the actor; before and after are JSON texts (NULL for none). */
 int accounts_audit(job_ctx_t *ctx, const char *action, const char *target_type,
                    const char *target_id, const char *before, const char *after);
-
-/* Logs a failed query and answers 503 DB_UNAVAILABLE. */
-int accounts_db_failed(job_ctx_t *ctx, PGresult *res);
 
 /* Answers 503 when Redis cannot be reached. */
 int accounts_redis_failed(job_ctx_t *ctx);

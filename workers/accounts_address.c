@@ -17,7 +17,6 @@
 
 #include "accounts.h"
 #include "input.h"
-#include "mp.h"
 
 /* More than a household needs; keeps one user from filling the table. */
 #define ADDRESSES_MAX 20
@@ -124,7 +123,7 @@ static int lock_owner(job_ctx_t *ctx)
         PQexecParams(ctx->db, "SELECT 1 FROM users WHERE id = $1::uuid FOR NO KEY UPDATE", 1, NULL,
                      params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        return accounts_db_failed(ctx, res);
+        return answer_db_failed(ctx, res);
     int found = PQntuples(res) == 1;
     PQclear(res);
     return found ? 0 : job_fail(ctx, 404, "USER_NOT_FOUND", "the user does not exist");
@@ -137,7 +136,7 @@ static int exec_count(job_ctx_t *ctx, const char *sql, int nparams, const char *
     PGresult *res = PQexecParams(ctx->db, sql, nparams, NULL, params, NULL, NULL, 0);
     ExecStatusType st = PQresultStatus(res);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-        return accounts_db_failed(ctx, res);
+        return answer_db_failed(ctx, res);
     *rows = atoi(PQcmdTuples(res));
     PQclear(res);
     return 0;
@@ -159,7 +158,7 @@ static int clear_default(job_ctx_t *ctx, const char *keep_id)
 static int answer_address(job_ctx_t *ctx, int status, const char *id)
 {
     const char *params[] = {ctx->job->user_id, id};
-    return accounts_answer_json(
+    return answer_json(
         ctx, status,
         "SELECT mandi_address_json(a)::text FROM addresses a WHERE a.user_id = $1::uuid "
         "AND a.id = $2::uuid",
@@ -169,7 +168,7 @@ static int answer_address(job_ctx_t *ctx, int status, const char *id)
 int address_list(job_ctx_t *ctx)
 {
     const char *params[] = {ctx->job->user_id};
-    return accounts_answer_json(
+    return answer_json(
         ctx, 200,
         "SELECT jsonb_build_object('items', coalesce(jsonb_agg(mandi_address_json(a) "
         "ORDER BY a.is_default DESC, a.created_at DESC, a.id), '[]'))::text "
@@ -194,7 +193,7 @@ int address_create(job_ctx_t *ctx)
     PGresult *res = PQexecParams(ctx->db, "SELECT count(*) FROM addresses WHERE user_id = $1::uuid",
                                  1, NULL, owner, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        return accounts_db_failed(ctx, res);
+        return answer_db_failed(ctx, res);
     int count = atoi(PQgetvalue(res, 0, 0));
     PQclear(res);
     if (count >= ADDRESSES_MAX) {
@@ -221,7 +220,7 @@ int address_create(job_ctx_t *ctx)
         value(in.has_position, in.longitude),
         make_default ? "true" : "false",
     };
-    return accounts_answer_json(
+    return answer_json(
         ctx, 201,
         "INSERT INTO addresses AS a (user_id, label, name, phone, line1, line2, landmark, city, "
         "state, pincode, latitude, longitude, is_default) VALUES ($1::uuid, $2, $3, $4, $5, $6, "
@@ -239,7 +238,7 @@ static int find_own(job_ctx_t *ctx, const char *id, int *is_default)
                                  "AND id = $2::uuid",
                                  2, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        return accounts_db_failed(ctx, res);
+        return answer_db_failed(ctx, res);
     int found = PQntuples(res) == 1;
     if (found)
         *is_default = PQgetvalue(res, 0, 0)[0] == 't';
@@ -332,11 +331,7 @@ int address_delete(job_ctx_t *ctx)
                          "ORDER BY created_at DESC, id LIMIT 1)",
                          1, params, &rows)))
         return rc;
-    msgpack_pack_map(&ctx->body, 2);
-    mp_kv_str(&ctx->body, "id", id);
-    mp_pack_cstr(&ctx->body, "deleted");
-    msgpack_pack_true(&ctx->body);
-    return 200;
+    return answer_deleted(ctx, id);
 }
 
 int address_set_default(job_ctx_t *ctx)

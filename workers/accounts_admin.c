@@ -56,14 +56,14 @@ int admin_user_list(job_ctx_t *ctx)
 {
     const msgpack_object *query = input_query(ctx);
     char role[32], status[16], zone[ZONE_MAX * 4 + 1], search[101 * 4];
-    accounts_page_t page;
+    answer_page_t page;
     int rc;
     if ((rc = input_choice(ctx, query, "role", IN_OPTIONAL, ROLE_NAMES, role, sizeof role, NULL)) ||
         (rc = input_choice(ctx, query, "status", IN_OPTIONAL, statuses, status, sizeof status,
                            NULL)) ||
         (rc = input_str(ctx, query, "zone", IN_OPTIONAL, 1, ZONE_MAX, zone, sizeof zone, NULL)) ||
         (rc = input_str(ctx, query, "search", IN_OPTIONAL, 1, 100, search, sizeof search, NULL)) ||
-        (rc = accounts_read_page(ctx, &page)))
+        (rc = answer_read_page(ctx, &page)))
         return rc;
     if (zone[0] && !valid_zone(zone))
         return input_fail(ctx, "zone", "zone must be letters, digits, '_' or '-'");
@@ -77,7 +77,7 @@ int admin_user_list(job_ctx_t *ctx)
                             page.offset};
     /* search matches name, email and phone as plain text: LIKE's wildcards
      * in it are escaped. */
-    return accounts_answer_json(
+    return answer_json(
         ctx, 200,
         "WITH f AS (SELECT u.id, u.created_at FROM users u WHERE " VISIBLE_TO_CALLER
         " AND ($2::text IS NULL OR u.role = $2) AND ($3::text IS NULL OR u.status = $3) "
@@ -108,11 +108,10 @@ int admin_user_get(job_ctx_t *ctx)
     if (rc)
         return rc;
     const char *params[] = {visible_zones(ctx), id};
-    return accounts_answer_json(
-        ctx, 200,
-        "SELECT mandi_user_json(u)::text FROM users u WHERE " VISIBLE_TO_CALLER
-        " AND u.id = $2::uuid",
-        2, params, USER_NOT_FOUND);
+    return answer_json(ctx, 200,
+                       "SELECT mandi_user_json(u)::text FROM users u WHERE " VISIBLE_TO_CALLER
+                       " AND u.id = $2::uuid",
+                       2, params, USER_NOT_FOUND);
 }
 
 /* The target's row, locked for the change. */
@@ -131,7 +130,7 @@ static int lock_target(job_ctx_t *ctx, const char *id, target_t *t)
                                  " AND u.id = $2::uuid FOR NO KEY UPDATE",
                                  2, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        return accounts_db_failed(ctx, res);
+        return answer_db_failed(ctx, res);
     if (PQntuples(res) != 1) {
         PQclear(res);
         return job_fail(ctx, 404, USER_NOT_FOUND);
@@ -154,10 +153,10 @@ static int apply_change(job_ctx_t *ctx, const char *id, const target_t *before, 
 {
     PGresult *res = PQexecParams(ctx->db, sql, nparams, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
-        return accounts_db_failed(ctx, res);
+        return answer_db_failed(ctx, res);
     int rc = accounts_audit(ctx, action, "user", id, before->json, PQgetvalue(res, 0, 1));
     if (!rc)
-        rc = accounts_pack_json(ctx, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+        rc = answer_pack_json(ctx, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
     PQclear(res);
     return rc;
 }
@@ -183,10 +182,10 @@ int admin_user_set_status(job_ctx_t *ctx)
         return job_fail(ctx, 409, "ACCOUNT_DEACTIVATED", "the account was deactivated by its user");
     if (strcmp(t.status, status) == 0) {
         const char *params[] = {id};
-        return accounts_answer_json(ctx, 200,
-                                    "SELECT mandi_user_json(u)::text FROM users u "
-                                    "WHERE u.id = $1::uuid",
-                                    1, params, USER_NOT_FOUND);
+        return answer_json(ctx, 200,
+                           "SELECT mandi_user_json(u)::text FROM users u "
+                           "WHERE u.id = $1::uuid",
+                           1, params, USER_NOT_FOUND);
     }
     const char *params[] = {id, status};
     if ((rc = apply_change(ctx, id, &t, "user.status",
@@ -198,6 +197,20 @@ int admin_user_set_status(job_ctx_t *ctx)
     if (strcmp(status, "suspended") == 0 && (rc = session_revoke_user(ctx, id, "suspended")))
         return rc;
     return 200;
+}
+
+/* Whether zone is one of the names of the comma-joined list. */
+static int zone_listed(const char *list, const char *zone)
+{
+    size_t len = strlen(zone);
+    for (const char *p = list; *p;) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        if (n == len && memcmp(p, zone, len) == 0)
+            return 1;
+        p += n + (comma != NULL);
+    }
+    return 0;
 }
 
 /* Reads "zones" into a comma-joined list without repeats (out: 256). */
@@ -221,10 +234,7 @@ static int read_zones(job_ctx_t *ctx, const msgpack_object *body, char *out, siz
             return input_fail(ctx, "zones",
                               "zones must be names of 1 to %d letters, digits, '_' or '-'",
                               ZONE_MAX);
-        char padded[ZONE_MAX + 3], list[260];
-        snprintf(padded, sizeof padded, ",%s,", zone);
-        snprintf(list, sizeof list, ",%s,", out);
-        if (strstr(list, padded))
+        if (zone_listed(out, zone))
             continue;
         used += (size_t)snprintf(out + used, cap - used, "%s%s", used ? "," : "", zone);
         (*count)++;
@@ -267,7 +277,7 @@ int audit_list(job_ctx_t *ctx)
 {
     const msgpack_object *query = input_query(ctx);
     char actor[37], target_type[33 * 4], target[65 * 4], action[65 * 4], from[11], to[11];
-    accounts_page_t page;
+    answer_page_t page;
     int rc;
     if ((rc = input_uuid(ctx, query, "actor_id", IN_OPTIONAL, actor, NULL)) ||
         (rc = input_str(ctx, query, "target_type", IN_OPTIONAL, 1, 32, target_type,
@@ -277,7 +287,7 @@ int audit_list(job_ctx_t *ctx)
         (rc = input_str(ctx, query, "action", IN_OPTIONAL, 1, 64, action, sizeof action, NULL)) ||
         (rc = input_date(ctx, query, "from", IN_OPTIONAL, 0, from, NULL)) ||
         (rc = input_date(ctx, query, "to", IN_OPTIONAL, 0, to, NULL)) ||
-        (rc = accounts_read_page(ctx, &page)))
+        (rc = answer_read_page(ctx, &page)))
         return rc;
     if (from[0] && to[0] && strcmp(from, to) > 0)
         return input_fail(ctx, "to", "to must not be before from");
@@ -291,7 +301,7 @@ int audit_list(job_ctx_t *ctx)
                             page.limit,
                             page.offset};
     /* from and to are whole UTC days, both included. */
-    return accounts_answer_json(
+    return answer_json(
         ctx, 200,
         "WITH f AS (SELECT a.id FROM audit_log a WHERE ($1::uuid IS NULL OR a.actor_id = $1) "
         "AND ($2::text IS NULL OR a.target_type = $2) AND ($3::text IS NULL OR a.target_id = $3) "

@@ -83,7 +83,7 @@ int kyc_submit(job_ctx_t *ctx)
         PQexecParams(ctx->db, "SELECT kyc_status FROM users WHERE id = $1::uuid FOR NO KEY UPDATE",
                      1, NULL, user, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        return accounts_db_failed(ctx, res);
+        return answer_db_failed(ctx, res);
     if (PQntuples(res) != 1) {
         PQclear(res);
         return job_fail(ctx, 404, "USER_NOT_FOUND", "the user does not exist");
@@ -99,7 +99,7 @@ int kyc_submit(job_ctx_t *ctx)
     const char *params[] = {ctx->job->user_id, type, number, full_name, dob[0] ? dob : NULL};
     /* The users row is locked above: a second submission made at once
      * waits, then sees "submitted". */
-    return accounts_answer_json(
+    return answer_json(
         ctx, 201,
         "WITH k AS (INSERT INTO kyc_submissions (user_id, document_type, document_number, "
         "full_name, date_of_birth) VALUES ($1::uuid, $2, $3, $4, $5::date) RETURNING *), "
@@ -112,7 +112,7 @@ int kyc_submit(job_ctx_t *ctx)
 int kyc_mine(job_ctx_t *ctx)
 {
     const char *params[] = {ctx->job->user_id};
-    return accounts_answer_json(
+    return answer_json(
         ctx, 200,
         "SELECT jsonb_build_object('kyc_status', u.kyc_status, 'submissions', "
         "coalesce((SELECT jsonb_agg(mandi_kyc_json(k, false) ORDER BY k.created_at DESC) "
@@ -125,15 +125,15 @@ int kyc_list(job_ctx_t *ctx)
 {
     static const char *const statuses[] = {"pending", "approved", "rejected", NULL};
     char status[16];
-    accounts_page_t page;
+    answer_page_t page;
     int rc;
     if ((rc = input_choice(ctx, input_query(ctx), "status", IN_OPTIONAL, statuses, status,
                            sizeof status, NULL)) ||
-        (rc = accounts_read_page(ctx, &page)))
+        (rc = answer_read_page(ctx, &page)))
         return rc;
     const char *params[] = {status[0] ? status : NULL, page.page, page.limit, page.offset};
     /* Oldest first: the review queue is worked in the order it filled. */
-    return accounts_answer_json(
+    return answer_json(
         ctx, 200,
         "WITH f AS (SELECT k.id, k.created_at FROM kyc_submissions k "
         "WHERE $1::text IS NULL OR k.status = $1), "
@@ -166,7 +166,7 @@ static int decide(job_ctx_t *ctx, const char *decision)
                                  "FROM kyc_submissions k WHERE id = $1::uuid FOR UPDATE",
                                  1, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        return accounts_db_failed(ctx, res);
+        return answer_db_failed(ctx, res);
     if (PQntuples(res) != 1) {
         PQclear(res);
         return job_fail(ctx, 404, "KYC_NOT_FOUND", "the KYC submission does not exist");
@@ -194,11 +194,11 @@ static int decide(job_ctx_t *ctx, const char *decision)
                        "jsonb_build_object('status', k.status, 'reason', k.reason)::text FROM k",
                        4, NULL, update, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
-        return accounts_db_failed(ctx, res);
+        return answer_db_failed(ctx, res);
     rc = accounts_audit(ctx, rejecting ? "kyc.reject" : "kyc.approve", "kyc", id,
                         "{\"status\": \"pending\"}", PQgetvalue(res, 0, 1));
     if (!rc)
-        rc = accounts_pack_json(ctx, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+        rc = answer_pack_json(ctx, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
     PQclear(res);
     return rc ? rc : 200;
 }

@@ -185,7 +185,7 @@ int auth_verify_otp(job_ctx_t *ctx)
                                  "ON CONFLICT (phone) DO NOTHING RETURNING id",
                                  1, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        return accounts_db_failed(ctx, res);
+        return answer_db_failed(ctx, res);
     int is_new = PQntuples(res) == 1;
     PQclear(res);
     res = PQexecParams(ctx->db,
@@ -193,7 +193,7 @@ int auth_verify_otp(job_ctx_t *ctx)
                        "WHERE phone = $1 RETURNING " USER_LOGIN_COLUMNS,
                        1, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
-        return accounts_db_failed(ctx, res);
+        return answer_db_failed(ctx, res);
     rc = accounts_login_reply(ctx, res, is_new);
     PQclear(res);
     return rc ? rc : 200;

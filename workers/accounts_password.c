@@ -41,7 +41,7 @@ static int conflict_or_failure(job_ctx_t *ctx, PGresult *res)
         return phone ? job_fail(ctx, 409, "PHONE_TAKEN", "an account with this phone exists")
                      : job_fail(ctx, 409, "EMAIL_TAKEN", "an account with this email exists");
     }
-    return accounts_db_failed(ctx, res);
+    return answer_db_failed(ctx, res);
 }
 
 int auth_register(job_ctx_t *ctx)
@@ -126,7 +126,7 @@ int auth_login(job_ctx_t *ctx)
                                  1, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         sodium_memzero(password, sizeof password);
-        return accounts_db_failed(ctx, res);
+        return answer_db_failed(ctx, res);
     }
     int found = PQntuples(res) == 1 && !PQgetisnull(res, 0, 5);
     int good = found ? secret_password_verify(PQgetvalue(res, 0, 5), password)
@@ -148,7 +148,7 @@ int auth_login(job_ctx_t *ctx)
                        "RETURNING " USER_LOGIN_COLUMNS,
                        1, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
-        return accounts_db_failed(ctx, res);
+        return answer_db_failed(ctx, res);
     rc = accounts_login_reply(ctx, res, -1);
     PQclear(res);
     return rc ? rc : 200;
@@ -180,7 +180,7 @@ int auth_forgot_password(job_ctx_t *ctx)
                                  "AND status = 'active'",
                                  1, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        return accounts_db_failed(ctx, res);
+        return answer_db_failed(ctx, res);
     if (PQntuples(res) == 1) {
         char token[SECRET_TOKEN_LEN + 1], ttl[16];
         unsigned char hash[SECRET_HASH_LEN];
@@ -230,7 +230,7 @@ int auth_reset_password(job_ctx_t *ctx)
                                  1, NULL, p, lengths, formats, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         sodium_memzero(password, sizeof password);
-        return accounts_db_failed(ctx, res);
+        return answer_db_failed(ctx, res);
     }
     if (PQntuples(res) != 1) {
         PQclear(res);
@@ -252,7 +252,7 @@ int auth_reset_password(job_ctx_t *ctx)
                        "WHERE id = $1::uuid RETURNING email",
                        2, NULL, q, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
-        return accounts_db_failed(ctx, res);
+        return answer_db_failed(ctx, res);
     /* A new password unlocks the account and ends every session. */
     char key[300];
     snprintf(key, sizeof key, "mandi:login:fail:account:%s", PQgetvalue(res, 0, 0));

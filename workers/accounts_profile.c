@@ -18,17 +18,16 @@ static const char *const languages[] = {"en", "hi", "ta", "te", "kn", "ml",
 static const char *const themes[] = {"light", "dark", "system", NULL};
 
 /* Answers one JSON value computed by PostgreSQL for the caller. */
-static int answer_json(job_ctx_t *ctx, const char *sql, int nparams, const char *const *params)
+static int answer_user_json(job_ctx_t *ctx, const char *sql, int nparams, const char *const *params)
 {
-    return accounts_answer_json(ctx, 200, sql, nparams, params, "USER_NOT_FOUND",
-                                "the user does not exist");
+    return answer_json(ctx, 200, sql, nparams, params, "USER_NOT_FOUND", "the user does not exist");
 }
 
 int user_me(job_ctx_t *ctx)
 {
     const char *params[] = {ctx->job->user_id};
-    return answer_json(ctx, "SELECT mandi_user_json(u)::text FROM users u WHERE u.id = $1::uuid", 1,
-                       params);
+    return answer_user_json(
+        ctx, "SELECT mandi_user_json(u)::text FROM users u WHERE u.id = $1::uuid", 1, params);
 }
 
 static const char *flag(int found)
@@ -86,13 +85,13 @@ int user_update(job_ctx_t *ctx)
             PQclear(res);
             return job_fail(ctx, 409, "EMAIL_TAKEN", "an account with this email exists");
         }
-        return accounts_db_failed(ctx, res);
+        return answer_db_failed(ctx, res);
     }
     if (PQntuples(res) != 1) {
         PQclear(res);
         return job_fail(ctx, 404, "USER_NOT_FOUND", "the user does not exist");
     }
-    rc = accounts_pack_json(ctx, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+    rc = answer_pack_json(ctx, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
     PQclear(res);
     return rc ? rc : 200;
 }
@@ -105,7 +104,7 @@ int user_deactivate(job_ctx_t *ctx)
                                  "WHERE id = $1::uuid RETURNING id",
                                  1, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        return accounts_db_failed(ctx, res);
+        return answer_db_failed(ctx, res);
     int found = PQntuples(res) == 1;
     PQclear(res);
     if (!found)
@@ -121,7 +120,8 @@ int user_deactivate(job_ctx_t *ctx)
 int user_preferences(job_ctx_t *ctx)
 {
     const char *params[] = {ctx->job->user_id};
-    return answer_json(ctx, "SELECT preferences::text FROM users WHERE id = $1::uuid", 1, params);
+    return answer_user_json(ctx, "SELECT preferences::text FROM users WHERE id = $1::uuid", 1,
+                            params);
 }
 
 static const char *bool_param(int found, int value)
@@ -171,7 +171,7 @@ int user_set_preferences(job_ctx_t *ctx)
     };
     /* Absent fields are NULL, and jsonb_strip_nulls leaves them out of the
      * merge: what was not sent keeps its value. */
-    return answer_json(
+    return answer_user_json(
         ctx,
         "UPDATE users SET preferences = preferences "
         "|| jsonb_strip_nulls(jsonb_build_object('language', $2::text, 'theme', $3::text)) "

@@ -36,7 +36,7 @@ int auth_refresh(job_ctx_t *ctx)
         "JOIN users u ON u.id = f.user_id WHERE t.token_hash = $1 FOR UPDATE OF t",
         1, NULL, p, lengths, formats, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        return accounts_db_failed(ctx, res);
+        return answer_db_failed(ctx, res);
     if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 2), "t") == 0) {
         PQclear(res);
         return job_fail(ctx, 401, "REFRESH_TOKEN_INVALID",
@@ -64,7 +64,7 @@ int auth_refresh(job_ctx_t *ctx)
     res = PQexecParams(ctx->db, "UPDATE refresh_tokens SET used_at = now() WHERE token_hash = $1",
                        1, NULL, p, lengths, formats, 0);
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
-        return accounts_db_failed(ctx, res);
+        return answer_db_failed(ctx, res);
     PQclear(res);
     msgpack_pack_map(&ctx->body, 1);
     mp_pack_cstr(&ctx->body, "tokens");

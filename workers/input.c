@@ -248,6 +248,17 @@ int input_date(job_ctx_t *ctx, const msgpack_object *obj, const char *field, int
     return 0;
 }
 
+/* Checks n against min..max, or fails naming field. */
+static int int_in_range(job_ctx_t *ctx, const char *field, int ok, int64_t n, int64_t min,
+                        int64_t max, int64_t *out)
+{
+    if (!ok || n < min || n > max)
+        return input_fail(ctx, field, "%s must be a whole number from %lld to %lld", field,
+                          (long long)min, (long long)max);
+    *out = n;
+    return 0;
+}
+
 int input_int(job_ctx_t *ctx, const msgpack_object *obj, const char *field, int required,
               int64_t min, int64_t max, int64_t *out, int *found)
 {
@@ -257,21 +268,27 @@ int input_int(job_ctx_t *ctx, const msgpack_object *obj, const char *field, int 
         return rc;
     int64_t n = 0;
     int ok = mp_get_i64(v, &n) == 0;
-    if (!ok && v->type == MSGPACK_OBJECT_STR && v->via.str.size > 0 && v->via.str.size < 20) {
-        /* Query strings: plain decimal digits with an optional sign. */
-        char text[24];
-        mp_copy_str(v, text, sizeof text);
+    return int_in_range(ctx, field, ok, n, min, max, out);
+}
+
+int input_query_int(job_ctx_t *ctx, const char *field, int64_t min, int64_t max, int64_t *out)
+{
+    const msgpack_object *v = mp_get(input_query(ctx), field);
+    if (!v)
+        return 0;
+    /* Plain decimal digits with an optional minus sign. */
+    char text[24];
+    int64_t n = 0;
+    int ok = v->type == MSGPACK_OBJECT_STR && mp_copy_str(v, text, sizeof text) == 0;
+    if (ok) {
         char *end;
         errno = 0;
-        long long parsed = strtoll(text, &end, 10);
-        ok = *end == '\0' && errno == 0 && (isdigit((unsigned char)text[0]) || text[0] == '-');
-        n = parsed;
+        n = strtoll(text, &end, 10);
+        ok = *end == '\0' && errno == 0 &&
+             (isdigit((unsigned char)text[0]) ||
+              (text[0] == '-' && isdigit((unsigned char)text[1])));
     }
-    if (!ok || n < min || n > max)
-        return input_fail(ctx, field, "%s must be a whole number from %lld to %lld", field,
-                          (long long)min, (long long)max);
-    *out = n;
-    return 0;
+    return int_in_range(ctx, field, ok, n, min, max, out);
 }
 
 int input_number(job_ctx_t *ctx, const msgpack_object *obj, const char *field, int required,
@@ -298,12 +315,11 @@ int input_number(job_ctx_t *ctx, const msgpack_object *obj, const char *field, i
 
 int input_page(job_ctx_t *ctx, int64_t *page, int64_t *limit)
 {
-    const msgpack_object *query = input_query(ctx);
     int rc;
     *page = 1;
     *limit = 20;
-    if ((rc = input_int(ctx, query, "page", IN_OPTIONAL, 1, 1000000, page, NULL)) ||
-        (rc = input_int(ctx, query, "limit", IN_OPTIONAL, 1, 100, limit, NULL)))
+    if ((rc = input_query_int(ctx, "page", 1, 1000000, page)) ||
+        (rc = input_query_int(ctx, "limit", 1, 100, limit)))
         return rc;
     return 0;
 }

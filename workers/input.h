@@ -70,10 +70,13 @@ int input_uuid(job_ctx_t *ctx, const msgpack_object *obj, const char *field, int
 int input_date(job_ctx_t *ctx, const msgpack_object *obj, const char *field, int required,
                int past_only, char out[11], int *found);
 
-/* An integer in min..max: a JSON number in a body, decimal digits in a
- * query string. */
+/* An integer (a JSON number) in min..max. */
 int input_int(job_ctx_t *ctx, const msgpack_object *obj, const char *field, int required,
               int64_t min, int64_t max, int64_t *out, int *found);
+
+/* A query parameter of decimal digits in min..max; *out is left alone
+ * when the parameter is absent. */
+int input_query_int(job_ctx_t *ctx, const char *field, int64_t min, int64_t max, int64_t *out);
 
 /* A number (integer or decimal) in min..max. */
 int input_number(job_ctx_t *ctx, const msgpack_object *obj, const char *field, int required,

@@ -9,7 +9,7 @@
 /* Names must match common/pools.c, the list the front and /ready use. */
 static const pool_t pools[] = {
     {"accounts", {common_jobs, accounts_jobs, test_jobs, NULL}},
-    {"catalog", {common_jobs, test_jobs, NULL}},
+    {"catalog", {common_jobs, catalog_jobs, test_jobs, NULL}},
     {"orders", {common_jobs, test_jobs, NULL}},
     {"payments", {common_jobs, test_jobs, NULL}},
     {"notifications", {common_jobs, notify_jobs, test_jobs, NULL}},
