@@ -99,16 +99,6 @@ static int read_address(job_ctx_t *ctx, int creating, address_input_t *in)
     return 0;
 }
 
-static const char *flag(int found)
-{
-    return found != IN_ABSENT ? "true" : "false";
-}
-
-static const char *value(int found, const char *s)
-{
-    return found == IN_PRESENT ? s : NULL;
-}
-
 /* The address id of the path. */
 static int path_id(job_ctx_t *ctx, char id[37])
 {
@@ -129,30 +119,16 @@ static int lock_owner(job_ctx_t *ctx)
     return found ? 0 : job_fail(ctx, 404, "USER_NOT_FOUND", "the user does not exist");
 }
 
-/* Runs a statement that changes rows and returns how many. */
-static int exec_count(job_ctx_t *ctx, const char *sql, int nparams, const char *const *params,
-                      int *rows)
-{
-    PGresult *res = PQexecParams(ctx->db, sql, nparams, NULL, params, NULL, NULL, 0);
-    ExecStatusType st = PQresultStatus(res);
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-        return answer_db_failed(ctx, res);
-    *rows = atoi(PQcmdTuples(res));
-    PQclear(res);
-    return 0;
-}
-
 /* Takes the default flag off the caller's addresses other than keep_id
  * (NULL: off all of them). */
 static int clear_default(job_ctx_t *ctx, const char *keep_id)
 {
     const char *params[] = {ctx->job->user_id, keep_id};
-    int rows;
-    return exec_count(ctx,
-                      "UPDATE addresses SET is_default = false, updated_at = now() "
-                      "WHERE user_id = $1::uuid AND is_default "
-                      "AND ($2::uuid IS NULL OR id <> $2::uuid)",
-                      2, params, &rows);
+    return answer_exec(ctx,
+                       "UPDATE addresses SET is_default = false, updated_at = now() "
+                       "WHERE user_id = $1::uuid AND is_default "
+                       "AND ($2::uuid IS NULL OR id <> $2::uuid)",
+                       2, params);
 }
 
 static int answer_address(job_ctx_t *ctx, int status, const char *id)
@@ -207,17 +183,17 @@ int address_create(job_ctx_t *ctx)
         return rc;
     const char *params[] = {
         ctx->job->user_id,
-        value(in.has_label, in.label),
+        input_value(in.has_label, in.label),
         in.name,
         in.phone,
         in.line1,
-        value(in.has_line2, in.line2),
-        value(in.has_landmark, in.landmark),
+        input_value(in.has_line2, in.line2),
+        input_value(in.has_landmark, in.landmark),
         in.city,
         in.state,
         in.pincode,
-        value(in.has_position, in.latitude),
-        value(in.has_position, in.longitude),
+        input_value(in.has_position, in.latitude),
+        input_value(in.has_position, in.longitude),
         make_default ? "true" : "false",
     };
     return answer_json(
@@ -249,21 +225,21 @@ static int find_own(job_ctx_t *ctx, const char *id, int *is_default)
 /* Moves the default flag to id (the caller's). */
 static int make_default(job_ctx_t *ctx, const char *id)
 {
-    int rc, rows;
+    int rc;
     if ((rc = clear_default(ctx, id)))
         return rc;
     const char *params[] = {ctx->job->user_id, id};
-    return exec_count(ctx,
-                      "UPDATE addresses SET is_default = true, updated_at = now() "
-                      "WHERE user_id = $1::uuid AND id = $2::uuid AND NOT is_default",
-                      2, params, &rows);
+    return answer_exec(ctx,
+                       "UPDATE addresses SET is_default = true, updated_at = now() "
+                       "WHERE user_id = $1::uuid AND id = $2::uuid AND NOT is_default",
+                       2, params);
 }
 
 int address_update(job_ctx_t *ctx)
 {
     char id[37];
     address_input_t in;
-    int rc, was_default = 0, rows;
+    int rc, was_default = 0;
     if ((rc = path_id(ctx, id)) || (rc = read_address(ctx, 0, &in)) || (rc = lock_owner(ctx)) ||
         (rc = find_own(ctx, id, &was_default)))
         return rc;
@@ -278,25 +254,25 @@ int address_update(job_ctx_t *ctx)
     const char *params[] = {
         ctx->job->user_id,
         id,
-        flag(in.has_label),
-        value(in.has_label, in.label),
-        value(in.has_name, in.name),
-        value(in.has_phone, in.phone),
-        value(in.has_line1, in.line1),
-        flag(in.has_line2),
-        value(in.has_line2, in.line2),
-        flag(in.has_landmark),
-        value(in.has_landmark, in.landmark),
-        value(in.has_city, in.city),
-        value(in.has_state, in.state),
-        value(in.has_pincode, in.pincode),
-        flag(in.has_position),
-        value(in.has_position, in.latitude),
-        value(in.has_position, in.longitude),
+        input_sent(in.has_label),
+        input_value(in.has_label, in.label),
+        input_value(in.has_name, in.name),
+        input_value(in.has_phone, in.phone),
+        input_value(in.has_line1, in.line1),
+        input_sent(in.has_line2),
+        input_value(in.has_line2, in.line2),
+        input_sent(in.has_landmark),
+        input_value(in.has_landmark, in.landmark),
+        input_value(in.has_city, in.city),
+        input_value(in.has_state, in.state),
+        input_value(in.has_pincode, in.pincode),
+        input_sent(in.has_position),
+        input_value(in.has_position, in.latitude),
+        input_value(in.has_position, in.longitude),
     };
     /* Required columns are only ever replaced (coalesce keeps them when
      * absent); optional ones have a "was it sent" flag, null clearing. */
-    if ((rc = exec_count(
+    if ((rc = answer_exec(
              ctx,
              "UPDATE addresses SET "
              "label = CASE WHEN $3::boolean THEN $4 ELSE label END, "
@@ -309,7 +285,7 @@ int address_update(job_ctx_t *ctx)
              "latitude = CASE WHEN $15::boolean THEN $16::double precision ELSE latitude END, "
              "longitude = CASE WHEN $15::boolean THEN $17::double precision ELSE longitude END, "
              "updated_at = now() WHERE user_id = $1::uuid AND id = $2::uuid",
-             17, params, &rows)))
+             17, params)))
         return rc;
     return answer_address(ctx, 200, id);
 }
@@ -317,19 +293,19 @@ int address_update(job_ctx_t *ctx)
 int address_delete(job_ctx_t *ctx)
 {
     char id[37];
-    int rc, was_default = 0, rows;
+    int rc, was_default = 0;
     if ((rc = path_id(ctx, id)) || (rc = lock_owner(ctx)) || (rc = find_own(ctx, id, &was_default)))
         return rc;
     const char *params[] = {ctx->job->user_id, id};
-    if ((rc = exec_count(ctx, "DELETE FROM addresses WHERE user_id = $1::uuid AND id = $2::uuid", 2,
-                         params, &rows)))
+    if ((rc = answer_exec(ctx, "DELETE FROM addresses WHERE user_id = $1::uuid AND id = $2::uuid",
+                          2, params)))
         return rc;
     if (was_default &&
-        (rc = exec_count(ctx,
-                         "UPDATE addresses SET is_default = true, updated_at = now() WHERE id = "
-                         "(SELECT id FROM addresses WHERE user_id = $1::uuid "
-                         "ORDER BY created_at DESC, id LIMIT 1)",
-                         1, params, &rows)))
+        (rc = answer_exec(ctx,
+                          "UPDATE addresses SET is_default = true, updated_at = now() WHERE id = "
+                          "(SELECT id FROM addresses WHERE user_id = $1::uuid "
+                          "ORDER BY created_at DESC, id LIMIT 1)",
+                          1, params)))
         return rc;
     return answer_deleted(ctx, id);
 }

@@ -30,11 +30,6 @@ int user_me(job_ctx_t *ctx)
         ctx, "SELECT mandi_user_json(u)::text FROM users u WHERE u.id = $1::uuid", 1, params);
 }
 
-static const char *flag(int found)
-{
-    return found != IN_ABSENT ? "true" : "false";
-}
-
 int user_update(job_ctx_t *ctx)
 {
     const msgpack_object *body;
@@ -58,15 +53,15 @@ int user_update(job_ctx_t *ctx)
         return input_fail(ctx, "avatar_url", "avatar_url must be an http or https URL");
     const char *params[] = {
         ctx->job->user_id,
-        flag(has_name),
+        input_sent(has_name),
         has_name == IN_PRESENT ? name : NULL,
-        flag(has_email),
+        input_sent(has_email),
         has_email == IN_PRESENT ? email : NULL,
-        flag(has_avatar),
+        input_sent(has_avatar),
         has_avatar == IN_PRESENT ? avatar : NULL,
-        flag(has_dob),
+        input_sent(has_dob),
         has_dob == IN_PRESENT ? dob : NULL,
-        flag(has_gender),
+        input_sent(has_gender),
         has_gender == IN_PRESENT ? gender : NULL,
     };
     PGresult *res =

@@ -33,6 +33,16 @@ int answer_json(job_ctx_t *ctx, int ok_status, const char *sql, int nparams,
     return rc ? rc : ok_status;
 }
 
+int answer_exec(job_ctx_t *ctx, const char *sql, int nparams, const char *const *params)
+{
+    PGresult *res = PQexecParams(ctx->db, sql, nparams, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(res);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        return answer_db_failed(ctx, res);
+    PQclear(res);
+    return 0;
+}
+
 int answer_deleted(job_ctx_t *ctx, const char *id)
 {
     msgpack_pack_map(&ctx->body, 2);

@@ -23,6 +23,10 @@ int answer_json(job_ctx_t *ctx, int ok_status, const char *sql, int nparams,
 /* Answers 200 {"id": id, "deleted": true}, what every DELETE returns. */
 int answer_deleted(job_ctx_t *ctx, const char *id);
 
+/* Runs a statement whose result is not answered (an UPDATE, a DELETE);
+ * returns 0, or the status of answer_db_failed. */
+int answer_exec(job_ctx_t *ctx, const char *sql, int nparams, const char *const *params);
+
 /* Logs a failed query and answers 503 DB_UNAVAILABLE. */
 int answer_db_failed(job_ctx_t *ctx, PGresult *res);
 

@@ -200,16 +200,6 @@ static int answer_written(job_ctx_t *ctx, int status, PGresult *res)
     return rc ? rc : status;
 }
 
-static const char *given(int found, const char *value)
-{
-    return found == IN_PRESENT ? value : NULL;
-}
-
-static const char *flag(int found)
-{
-    return found != IN_ABSENT ? "true" : "false";
-}
-
 int category_create(job_ctx_t *ctx)
 {
     category_input_t in;
@@ -220,11 +210,11 @@ int category_create(job_ctx_t *ctx)
         return rc;
     snprintf(sort, sizeof sort, "%lld", (long long)in.sort_order);
     snprintf(active, sizeof active, "%s", in.has_active == IN_PRESENT && !in.is_active ? "f" : "t");
-    const char *params[] = {given(in.has_parent, in.parent),
+    const char *params[] = {input_value(in.has_parent, in.parent),
                             in.name,
                             in.slug,
-                            given(in.has_description, in.description),
-                            given(in.has_image, in.image),
+                            input_value(in.has_description, in.description),
+                            input_value(in.has_image, in.image),
                             sort,
                             active};
     PGresult *res = PQexecParams(
@@ -251,14 +241,14 @@ int category_update(job_ctx_t *ctx)
         return rc;
     snprintf(sort, sizeof sort, "%lld", (long long)in.sort_order);
     const char *params[] = {id,
-                            given(in.has_name, in.name),
-                            given(in.has_slug, in.slug),
-                            flag(in.has_parent),
-                            given(in.has_parent, in.parent),
-                            flag(in.has_description),
-                            given(in.has_description, in.description),
-                            flag(in.has_image),
-                            given(in.has_image, in.image),
+                            input_value(in.has_name, in.name),
+                            input_value(in.has_slug, in.slug),
+                            input_sent(in.has_parent),
+                            input_value(in.has_parent, in.parent),
+                            input_sent(in.has_description),
+                            input_value(in.has_description, in.description),
+                            input_sent(in.has_image),
+                            input_value(in.has_image, in.image),
                             in.has_sort == IN_PRESENT ? sort : NULL,
                             in.has_active == IN_PRESENT ? (in.is_active ? "t" : "f") : NULL};
     PGresult *res = PQexecParams(
@@ -306,10 +296,6 @@ int category_delete(job_ctx_t *ctx)
             return job_fail(ctx, 409, refusals[i][0], "%s", refusals[i][1]);
         }
     PQclear(res);
-    res = PQexecParams(ctx->db, "DELETE FROM categories WHERE id = $1::uuid", 1, NULL, params, NULL,
-                       NULL, 0);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK)
-        return answer_db_failed(ctx, res);
-    PQclear(res);
-    return answer_deleted(ctx, id);
+    rc = answer_exec(ctx, "DELETE FROM categories WHERE id = $1::uuid", 1, params);
+    return rc ? rc : answer_deleted(ctx, id);
 }

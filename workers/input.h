@@ -86,6 +86,18 @@ int input_number(job_ctx_t *ctx, const msgpack_object *obj, const char *field, i
  * default 20). */
 int input_page(job_ctx_t *ctx, int64_t *page, int64_t *limit);
 
+/* SQL parameters of a partial update, from what a field check found:
+ * whether the field was sent at all ("true"/"false", null included), and
+ * its value (NULL when absent or null). */
+static inline const char *input_sent(int found)
+{
+    return found != IN_ABSENT ? "true" : "false";
+}
+static inline const char *input_value(int found, const char *value)
+{
+    return found == IN_PRESENT ? value : NULL;
+}
+
 /* Checks (no job body involved) used by the functions above, for tests. */
 int input_phone_normalise(const char *in, char out[14]);
 int input_email_normalise(const char *in, char out[255]);
