@@ -36,6 +36,8 @@ static const config_entry_t config_table[] = {
      "How long a worker holds a job before it is re-offered, "
      "milliseconds",
      0},
+    {"MANDI_OUTBOX_KEEP_DAYS", "7",
+     "Days a published event stays in the outbox for subscribers catching up", 0},
     {"MANDI_MAX_BODY_BYTES", "1048576", "Largest accepted HTTP request body, bytes", 0},
     {"MANDI_TEST_MODE", "0", "1 enables test-only jobs and hooks; never in production", 0},
     {"MANDI_LOG_LEVEL", "info", "Least severe log level written: debug, info, warn or error", 0},

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "mp.h"
 #include "proto.h"
+#include "outbox.h"
 #include "redis_conn.h"
 
 #define PIPE_ENDPOINT  "inproc://worker-io"
@@ -48,6 +49,8 @@ struct worker_runtime {
 };
 
 static volatile sig_atomic_t stop_requested;
+
+static redisContext *redis_ready(worker_runtime_t *rt);
 
 static void on_signal(int sig)
 {
@@ -248,10 +251,34 @@ void job_progress(job_ctx_t *ctx, int percent)
     PQclear(res);
 }
 
-void job_publish(job_ctx_t *ctx, const char *topic, const char *body, size_t len)
+int job_event(job_ctx_t *ctx, const char *topic, const char *body, size_t len)
 {
-    proto_frame_t frames[] = {{topic, strlen(topic)}, {body, len}};
-    proto_send(ctx->runtime->publisher, frames, 2);
+    if (!ctx->db || outbox_write(ctx->db, topic, body, len, ctx->job->id) < 0)
+        return -1;
+    ctx->events++;
+    return 0;
+}
+
+void job_bump_after_commit(job_ctx_t *ctx, const char *key)
+{
+    buf_append(&ctx->bumps, key, strlen(key) + 1);
+}
+
+/* The counters named by job_bump_after_commit. A failure leaves cached
+ * entries to their expiry time (see the catalog cache), so it is logged. */
+static void run_bumps(job_ctx_t *ctx)
+{
+    if (!ctx->bumps.len)
+        return;
+    redisContext *redis = redis_ready(ctx->runtime);
+    for (size_t at = 0; at < ctx->bumps.len; at += strlen(ctx->bumps.data + at) + 1) {
+        redisReply *r = redis ? redisCommand(redis, "INCR %s", ctx->bumps.data + at) : NULL;
+        if (!r || r->type == REDIS_REPLY_ERROR)
+            log_msg(LOG_WARN, ctx->job->request_id, "cache counter %s not bumped",
+                    ctx->bumps.data + at);
+        if (r)
+            freeReplyObject(r);
+    }
 }
 
 redisContext *job_redis(job_ctx_t *ctx)
@@ -434,8 +461,10 @@ static int run_durable(worker_runtime_t *rt, job_ctx_t *ctx, const job_handler_t
     make_reply(ctx, status, reply);
     if (status < 400) {
         int recorded = record_result(rt->db, job->id, "succeeded", status, reply, scrub);
-        if (recorded == 1 && db_exec(rt->db, "COMMIT") == 0)
+        if (recorded == 1 && db_exec(rt->db, "COMMIT") == 0) {
+            ctx->committed = 1;
             return status;
+        }
         db_exec(rt->db, "ROLLBACK");
         buf_reset(reply);
         if (recorded == 0) {
@@ -450,8 +479,10 @@ static int run_durable(worker_runtime_t *rt, job_ctx_t *ctx, const job_handler_t
     /* A refused or failed job leaves no partial writes behind, unless the
      * handler asked for them to stay: then they commit with the failure. */
     if (ctx->keep_writes && record_result(rt->db, job->id, "failed", status, reply, scrub) >= 0 &&
-        db_exec(rt->db, "COMMIT") == 0)
+        db_exec(rt->db, "COMMIT") == 0) {
+        ctx->committed = 1;
         return status;
+    }
     db_exec(rt->db, "ROLLBACK");
     record_result(rt->db, job->id, "failed", status, reply, scrub);
     return status;
@@ -463,8 +494,10 @@ static int run_transient(worker_runtime_t *rt, job_ctx_t *ctx, const job_handler
 {
     if (db_ensure(&rt->db, rt->db_url) == 0)
         ctx->db = rt->db;
-    if (!h || !(h->flags & JOB_TX))
+    if (!h || !(h->flags & JOB_TX)) {
+        ctx->committed = 1; /* autocommit: whatever it wrote is in */
         return run_handler(ctx, h);
+    }
     if (!ctx->db || db_exec(ctx->db, "BEGIN") < 0)
         return unavailable(ctx);
     int status = run_handler(ctx, h);
@@ -476,6 +509,7 @@ static int run_transient(worker_runtime_t *rt, job_ctx_t *ctx, const job_handler
         buf_reset(&ctx->body_buf);
         return unavailable(ctx);
     }
+    ctx->committed = 1;
     return status;
 }
 
@@ -543,6 +577,9 @@ static void handle_job(worker_runtime_t *rt, zmq_msg_t *msgs)
         }
     }
 
+    if (ctx.committed)
+        run_bumps(&ctx);
+
     unsigned char st[2];
     proto_put_u16(st, (uint16_t)status);
     proto_frame_t frames[] = {
@@ -557,8 +594,13 @@ static void handle_job(worker_runtime_t *rt, zmq_msg_t *msgs)
                LOG_STR("job_id", decoded ? job.id : ""), LOG_STR("type", decoded ? job.type : ""),
                LOG_NUM("attempt", attempt), LOG_NUM("status", status),
                LOG_NUM("duration_ms", (clock_mono_us() - started) / 1000));
+    /* After the reply: the caller does not wait for the bus. A relay that
+     * fails here leaves the events to the fronts' relay. */
+    if (ctx.committed && ctx.events && ctx.db)
+        outbox_relay(ctx.db, rt->publisher, 1000);
     if (decoded)
         job_release(&job);
+    buf_free(&ctx.bumps);
     buf_free(&reply);
     buf_free(&ctx.body_buf);
     buf_free(&ctx.error_message);

@@ -40,6 +40,10 @@ typedef struct {
     /* Set by a handler whose writes must commit even though it answers an
      * error (e.g. a reused refresh token revokes its family, then fails). */
     int keep_writes;
+    /* Set by the runtime once the handler's writes are committed. */
+    int committed;
+    int events;  /* events written to the outbox by this job */
+    buf_t bumps; /* Redis counters to increment after commit, '\0'-separated */
     worker_runtime_t *runtime;
 } job_ctx_t;
 
@@ -90,8 +94,18 @@ redisContext *job_redis(job_ctx_t *ctx);
 /* Reports progress (0..100) of a durable job; visible on GET /api/jobs/{id}. */
 void job_progress(job_ctx_t *ctx, int percent);
 
-/* Publishes an event on the bus: topic is the event name, body msgpack. */
-void job_publish(job_ctx_t *ctx, const char *topic, const char *body, size_t len);
+/* Records a domain event (topic: its name; body: one msgpack value) in the
+ * outbox, inside the handler's transaction: it is published on the bus after
+ * the job commits, and never if the job's writes roll back. Returns 0 or -1
+ * (the handler should then fail, so its writes roll back too). */
+int job_event(job_ctx_t *ctx, const char *topic, const char *body, size_t len);
+
+/* Increments the Redis counter key once the job's writes are committed and
+ * before the reply is sent. Caches key their entries by such counters, so a
+ * reader that comes after the reply never gets an entry made before the
+ * write (a counter bumped before the commit could be read, and the old row
+ * cached under it, before the commit lands). */
+void job_bump_after_commit(job_ctx_t *ctx, const char *key);
 
 /* "host:pid" of this worker process. */
 const char *job_worker_name(const job_ctx_t *ctx);

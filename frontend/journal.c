@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <zmq.h>
 
 #include "clock.h"
 #include "codec.h"
@@ -18,6 +19,7 @@
 #include "log.h"
 #include "mailbox.h"
 #include "mp.h"
+#include "outbox.h"
 #include "redis_conn.h"
 #include "revoked.h"
 #include "uuid.h"
@@ -26,6 +28,9 @@
 #define HEALTH_INTERVAL_MS 1000
 #define SWEEP_INTERVAL_MS  1000
 #define COUNT_INTERVAL_MS  5000
+#define OUTBOX_INTERVAL_MS 1000
+#define PRUNE_INTERVAL_MS  3600000
+#define OUTBOX_BATCH       1000
 #define SWEEP_BATCH        "100"
 
 const char *const journal_state_names[JOURNAL_STATES] = {"queued", "running", "succeeded", "failed",
@@ -51,6 +56,9 @@ static struct {
     pthread_mutex_t counts_lock;
     int64_t counts[JOURNAL_STATES];
     int counted;
+    void *zmq_ctx;
+    void *publisher; /* PUB socket for the outbox relay */
+    long outbox_keep_days;
 } j;
 
 /* ---- posting ------------------------------------------------------------ */
@@ -564,6 +572,47 @@ static void sweep(void)
     PQclear(res);
 }
 
+/* Publishes events that waited over a second: their worker normally relays
+ * them right after its commit, so these are the ones whose worker died in
+ * between (or could not reach the database). Any number of fronts may do
+ * this at once; numbering is serialised in the database. */
+static void relay_outbox(void)
+{
+    if (db_ready() < 0)
+        return;
+    PGresult *res = exec("SELECT 1 FROM outbox WHERE position IS NULL "
+                         "AND created_at < now() - interval '1 second' LIMIT 1",
+                         0, NULL, NULL, NULL, 0);
+    int waiting = res_ok(res) && PQntuples(res) > 0;
+    PQclear(res);
+    if (!waiting)
+        return;
+    if (!j.publisher) {
+        j.publisher = zmq_socket(j.zmq_ctx, ZMQ_PUB);
+        int linger = 500;
+        zmq_setsockopt(j.publisher, ZMQ_LINGER, &linger, sizeof linger);
+        zmq_connect(j.publisher, config_get("MANDI_EVENTS_PUB"));
+    }
+    int n;
+    while ((n = outbox_relay(j.db, j.publisher, OUTBOX_BATCH)) == OUTBOX_BATCH)
+        ;
+    if (n < 0)
+        log_msg(LOG_WARN, NULL, "outbox relay failed");
+}
+
+/* Drops published events older than MANDI_OUTBOX_KEEP_DAYS. */
+static void prune_outbox(void)
+{
+    if (db_ready() < 0)
+        return;
+    char days[24];
+    snprintf(days, sizeof days, "%ld", j.outbox_keep_days);
+    const char *values[] = {days};
+    PQclear(exec("DELETE FROM outbox WHERE position IS NOT NULL "
+                 "AND published_at < now() - $1::int * interval '1 day'",
+                 1, values, NULL, NULL, 0));
+}
+
 static void count_jobs(void)
 {
     if (db_ready() < 0)
@@ -645,12 +694,14 @@ static void *journal_main(void *arg)
 {
     (void)arg;
     int64_t health_at = 0, sweep_at = clock_mono_ms() + SWEEP_INTERVAL_MS, count_at = 0;
-    int64_t revoked_at = 0;
+    int64_t revoked_at = 0, outbox_at = 0, prune_at = clock_mono_ms() + PRUNE_INTERVAL_MS;
     while (!atomic_load(&j.stop)) {
         int64_t now = clock_mono_ms();
         int64_t next = health_at < sweep_at ? health_at : sweep_at;
         next = count_at < next ? count_at : next;
         next = revoked_at < next ? revoked_at : next;
+        next = outbox_at < next ? outbox_at : next;
+        next = prune_at < next ? prune_at : next;
         if (next > now)
             mailbox_wait(&j.mailbox, (int)(next - now));
         mail_t *all = mailbox_take_all(&j.mailbox);
@@ -676,12 +727,24 @@ static void *journal_main(void *arg)
             count_jobs();
             count_at = now + COUNT_INTERVAL_MS;
         }
+        if (now >= outbox_at) {
+            relay_outbox();
+            outbox_at = now + OUTBOX_INTERVAL_MS;
+        }
+        if (now >= prune_at) {
+            prune_outbox();
+            prune_at = now + PRUNE_INTERVAL_MS;
+        }
     }
+    if (j.publisher)
+        zmq_close(j.publisher);
     return NULL;
 }
 
-int journal_start(void)
+int journal_start(void *zmq_ctx)
 {
+    j.zmq_ctx = zmq_ctx;
+    j.outbox_keep_days = config_get_long("MANDI_OUTBOX_KEEP_DAYS");
     j.db_url = config_get("DATABASE_URL");
     j.lease_ms = config_get_long("MANDI_JOB_LEASE_MS");
     j.max_attempts = config_get_long("MANDI_MAX_ATTEMPTS");

@@ -7,7 +7,8 @@
  * running past their lease (their front, broker or worker died) are sent
  * again. Records are written in batches, one transaction per batch, so many
  * concurrent requests share one commit. It also keeps the health of the
- * database and Redis connections for /ready.
+ * database and Redis connections for /ready, and relays outbox events that
+ * their worker left unpublished (see outbox.h).
  */
 #ifndef MANDI_JOURNAL_H
 #define MANDI_JOURNAL_H
@@ -17,7 +18,8 @@
 
 #include "request.h"
 
-int journal_start(void);
+/* zmq_ctx: for the outbox relay's PUB socket. */
+int journal_start(void *zmq_ctx);
 void journal_stop(void);
 
 /* Takes ownership until it resumes the request or passes it on. */

@@ -39,7 +39,7 @@ int main(void)
 
     void *ctx = zmq_ctx_new();
     revoked_init(config_get_long("MANDI_ACCESS_TOKEN_TTL_S"));
-    if (journal_start() < 0 || dispatch_start(ctx) < 0 || http_start() < 0) {
+    if (journal_start(ctx) < 0 || dispatch_start(ctx) < 0 || http_start() < 0) {
         log_msg(LOG_ERROR, NULL, "front failed to start");
         return 1;
     }

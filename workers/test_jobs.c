@@ -89,7 +89,9 @@ static int fail(job_ctx_t *ctx)
     return job_fail(ctx, 422, "TEST_FAILURE", "the test job failed as asked");
 }
 
-/* Publishes "test.published" on the event bus with the job's id and body. */
+/* Records the event "test.published" with the job's id and body in the
+ * outbox. With {"then_fail": true} it fails afterwards, so a test can see
+ * that an event of a job whose writes roll back is never published. */
 static int publish(job_ctx_t *ctx)
 {
     buf_t event = BUF_INIT;
@@ -98,8 +100,13 @@ static int publish(job_ctx_t *ctx)
     msgpack_pack_map(&pk, 2);
     mp_kv_str(&pk, "job_id", ctx->job->id);
     pack_or_nil(&pk, "body", job_body(ctx->job));
-    job_publish(ctx, "test.published", event.data, event.len);
+    int written = job_event(ctx, "test.published", event.data, event.len);
     buf_free(&event);
+    if (written < 0)
+        return job_fail(ctx, 503, "DB_UNAVAILABLE", "the event could not be recorded");
+    const msgpack_object *then_fail = mp_get(job_body(ctx->job), "then_fail");
+    if (then_fail && then_fail->type == MSGPACK_OBJECT_BOOLEAN && then_fail->via.boolean)
+        return job_fail(ctx, 422, "TEST_FAILURE", "the test job failed after its event");
     msgpack_pack_map(&ctx->body, 1);
     mp_kv_str(&ctx->body, "published", "test.published");
     return 200;
