@@ -45,6 +45,10 @@ static const route_t routes[] = {
     {"PUT",    "/api/addresses/:id",            ROUTE_JOB,         ACC,     "address.update", AUTH_USER,     "self",        0,    0},
     {"DELETE", "/api/addresses/:id",            ROUTE_JOB,         ACC,     "address.delete", AUTH_USER,     "self",        0,    0},
     {"PATCH",  "/api/addresses/:id/default",    ROUTE_JOB,         ACC,     "address.set_default", AUTH_USER, "self",       0,    0},
+    /* Catalog: favourites (before /api/users/:id, which would take them). */
+    {"GET",    "/api/users/favorites",          ROUTE_JOB,         CAT,     "favorite.list",  AUTH_USER,     "self",        0,    ROUTE_SYNC},
+    {"POST",   "/api/users/favorites/:productId", ROUTE_JOB,       CAT,     "favorite.add",   AUTH_USER,     "self",        0,    0},
+    {"DELETE", "/api/users/favorites/:productId", ROUTE_JOB,       CAT,     "favorite.remove", AUTH_USER,    "self",        0,    0},
     /* Accounts: administration (after /api/users/me, which :id would take). */
     {"GET",    "/api/users",                    ROUTE_JOB,         ACC,     "admin.user_list", AUTH_USER,    "users.read",  0,    ROUTE_SYNC},
     {"GET",    "/api/users/:id",                ROUTE_JOB,         ACC,     "admin.user_get", AUTH_USER,     "users.read",  0,    ROUTE_SYNC},
@@ -61,6 +65,32 @@ static const route_t routes[] = {
     {"POST",   "/api/categories",               ROUTE_JOB,         CAT,     "category.create", AUTH_USER,    "catalog.manage", 0, 0},
     {"PUT",    "/api/categories/:id",           ROUTE_JOB,         CAT,     "category.update", AUTH_USER,    "catalog.manage", 0, 0},
     {"DELETE", "/api/categories/:id",           ROUTE_JOB,         CAT,     "category.delete", AUTH_USER,    "catalog.manage", 0, 0},
+    /* Catalog: stores; /nearby before /:id. */
+    {"GET",    "/api/stores",                   ROUTE_JOB,         CAT,     "store.list",     AUTH_NONE,     NULL,          0,    ROUTE_SYNC},
+    {"GET",    "/api/stores/nearby",            ROUTE_JOB,         CAT,     "store.nearby",   AUTH_NONE,     NULL,          0,    ROUTE_SYNC},
+    {"GET",    "/api/stores/:id",               ROUTE_JOB,         CAT,     "store.get",      AUTH_NONE,     NULL,          0,    ROUTE_SYNC},
+    {"GET",    "/api/stores/:id/products",      ROUTE_JOB,         CAT,     "product.list",   AUTH_NONE,     NULL,          0,    ROUTE_SYNC},
+    {"POST",   "/api/stores",                   ROUTE_JOB,         CAT,     "store.create",   AUTH_USER,     "catalog.sell", 0,   0},
+    {"PUT",    "/api/stores/:id",               ROUTE_JOB,         CAT,     "store.update",   AUTH_USER,     "catalog.sell", 0,   0},
+    /* Catalog: products (reads cached) and their stock. */
+    {"GET",    "/api/products",                 ROUTE_JOB,         CAT,     "product.list",   AUTH_NONE,     NULL,          0,    ROUTE_SYNC},
+    {"GET",    "/api/products/:id",             ROUTE_JOB,         CAT,     "product.get",    AUTH_NONE,     NULL,          0,    ROUTE_SYNC},
+    {"POST",   "/api/products",                 ROUTE_JOB,         CAT,     "product.create", AUTH_USER,     "catalog.sell", 0,   0},
+    {"PUT",    "/api/products/:id",             ROUTE_JOB,         CAT,     "product.update", AUTH_USER,     "catalog.sell", 0,   0},
+    {"DELETE", "/api/products/:id",             ROUTE_JOB,         CAT,     "product.delete", AUTH_USER,     "catalog.sell", 0,   0},
+    {"PATCH",  "/api/products/:id/stock",       ROUTE_JOB,         CAT,     "stock.adjust",   AUTH_USER,     "catalog.sell", 0,   0},
+    {"PATCH",  "/api/inventory/bulk-update",    ROUTE_JOB,         CAT,     "stock.bulk_update", AUTH_USER,  "catalog.sell", 0,   0},
+    {"GET",    "/api/inventory/low-stock",      ROUTE_JOB,         CAT,     "stock.low",      AUTH_USER,     "catalog.sell", 0,   ROUTE_SYNC},
+    {"GET",    "/api/inventory/out-of-stock",   ROUTE_JOB,         CAT,     "stock.out",      AUTH_USER,     "catalog.sell", 0,   ROUTE_SYNC},
+    {"GET",    "/api/inventory/history",        ROUTE_JOB,         CAT,     "stock.history",  AUTH_USER,     "catalog.sell", 0,   ROUTE_SYNC},
+    {"GET",    "/api/inventory/report",         ROUTE_JOB,         CAT,     "stock.report",   AUTH_USER,     "catalog.sell", 0,   ROUTE_SYNC},
+    /* Catalog: back-in-stock requests; literal paths before /:productId. */
+    {"GET",    "/api/notify-me/my-subscriptions", ROUTE_JOB,       CAT,     "notify.mine",    AUTH_USER,     "self",        0,    ROUTE_SYNC},
+    {"GET",    "/api/notify-me/stats",          ROUTE_JOB,         CAT,     "notify.stats",   AUTH_USER,     "catalog.sell", 0,   ROUTE_SYNC},
+    {"GET",    "/api/notify-me/check/:productId", ROUTE_JOB,       CAT,     "notify.check",   AUTH_USER,     "self",        0,    ROUTE_SYNC},
+    {"GET",    "/api/notify-me/product/:productId/requests", ROUTE_JOB, CAT, "notify.product_requests", AUTH_USER, "catalog.sell", 0, ROUTE_SYNC},
+    {"POST",   "/api/notify-me/:productId",     ROUTE_JOB,         CAT,     "notify.subscribe", AUTH_USER,   "self",        0,    0},
+    {"DELETE", "/api/notify-me/:productId",     ROUTE_JOB,         CAT,     "notify.unsubscribe", AUTH_USER, "self",        0,    0},
     /* Test mode only: drive the runtime's hard cases through every pool. */
     {"GET",    "/api/_test/:pool/:type",        ROUTE_JOB,         ":pool", "test.:type",     AUTH_OPTIONAL, NULL,          0,    ROUTE_SYNC | ROUTE_TEST_ONLY},
     {"POST",   "/api/_test/:pool/:type",        ROUTE_JOB,         ":pool", "test.:type",     AUTH_OPTIONAL, NULL,          0,    ROUTE_TEST_ONLY},

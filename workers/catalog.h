@@ -1,6 +1,8 @@
 /*
- * catalog - the catalog pool: categories (and, as the pool grows, stores,
- * products, inventory). Reads are public; writes need catalog.manage.
+ * catalog - the catalog pool: categories, stores, products, inventory,
+ * favorites, back-in-stock requests. Reads are public and cached
+ * (catalog_cache.h); writes need catalog.manage (categories) or
+ * catalog.sell (a merchant's own stores and products; admins any).
  */
 #ifndef MANDI_CATALOG_H
 #define MANDI_CATALOG_H
@@ -10,11 +12,56 @@
 
 extern const job_handler_t catalog_jobs[];
 
+#define STORE_NOT_FOUND   "STORE_NOT_FOUND", "the store does not exist"
+#define PRODUCT_NOT_FOUND "PRODUCT_NOT_FOUND", "the product does not exist"
+
+/* The caller is an ADMIN or SUPER_ADMIN (who may act on any store). */
+int catalog_is_admin(const job_ctx_t *ctx);
+
+/* The store exists and the caller may act on it (its owner, or an admin),
+ * its row locked for the rest of the job. Returns 0, or 404
+ * STORE_NOT_FOUND / 403 NOT_STORE_OWNER (job_fail called). */
+int catalog_own_store(job_ctx_t *ctx, const char *store_id);
+
+/* The same for a live product, through its store; store_id (37 bytes, may
+ * be NULL) receives the product's store. The product row is locked. */
+int catalog_own_product(job_ctx_t *ctx, const char *product_id, char *store_id);
+
 int category_list(job_ctx_t *ctx);
 int category_tree(job_ctx_t *ctx);
 int category_get(job_ctx_t *ctx);
 int category_create(job_ctx_t *ctx);
 int category_update(job_ctx_t *ctx);
 int category_delete(job_ctx_t *ctx);
+
+int store_list(job_ctx_t *ctx);
+int store_nearby(job_ctx_t *ctx);
+int store_get(job_ctx_t *ctx);
+int store_create(job_ctx_t *ctx);
+int store_update(job_ctx_t *ctx);
+
+int product_list(job_ctx_t *ctx);
+int product_get(job_ctx_t *ctx);
+int product_create(job_ctx_t *ctx);
+int product_update(job_ctx_t *ctx);
+int product_delete(job_ctx_t *ctx);
+
+int stock_adjust(job_ctx_t *ctx);
+int stock_bulk_update(job_ctx_t *ctx);
+int stock_low(job_ctx_t *ctx);
+int stock_out(job_ctx_t *ctx);
+int stock_history(job_ctx_t *ctx);
+int stock_report(job_ctx_t *ctx);
+
+int favorite_list(job_ctx_t *ctx);
+int favorite_add(job_ctx_t *ctx);
+int favorite_remove(job_ctx_t *ctx);
+
+int notify_subscribe(job_ctx_t *ctx);
+int notify_unsubscribe(job_ctx_t *ctx);
+int notify_mine(job_ctx_t *ctx);
+int notify_check(job_ctx_t *ctx);
+int notify_product_requests(job_ctx_t *ctx);
+int notify_stats(job_ctx_t *ctx);
 
 #endif

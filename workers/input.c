@@ -323,3 +323,22 @@ int input_page(job_ctx_t *ctx, int64_t *page, int64_t *limit)
         return rc;
     return 0;
 }
+
+int input_container(job_ctx_t *ctx, const msgpack_object *body, const char *field, int required,
+                    msgpack_object_type want, uint32_t max, const msgpack_object **value,
+                    int *found)
+{
+    const msgpack_object *v;
+    int rc = lookup(ctx, body, field, field, required, &v, found);
+    *value = NULL;
+    if (rc || !v || v->type == MSGPACK_OBJECT_NIL)
+        return rc;
+    const int is_array = want == MSGPACK_OBJECT_ARRAY;
+    if (v->type != want)
+        return input_fail(ctx, field, "%s must be %s", field, is_array ? "an array" : "an object");
+    if ((is_array ? v->via.array.size : v->via.map.size) > max)
+        return input_fail(ctx, field, "%s must have at most %u %s", field, max,
+                          is_array ? "items" : "members");
+    *value = v;
+    return 0;
+}

@@ -82,6 +82,13 @@ int input_query_int(job_ctx_t *ctx, const char *field, int64_t min, int64_t max,
 int input_number(job_ctx_t *ctx, const msgpack_object *obj, const char *field, int required,
                  double min, double max, double *out, int *found);
 
+/* A JSON array (want MSGPACK_OBJECT_ARRAY) or object (MSGPACK_OBJECT_MAP)
+ * of at most max members; *value points at it, NULL when absent or null.
+ * What its members must be is the caller's to check. */
+int input_container(job_ctx_t *ctx, const msgpack_object *body, const char *field, int required,
+                    msgpack_object_type want, uint32_t max, const msgpack_object **value,
+                    int *found);
+
 /* Pagination from the query: page (from 1, default 1) and limit (1..100,
  * default 20). */
 int input_page(job_ctx_t *ctx, int64_t *page, int64_t *limit);

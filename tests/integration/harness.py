@@ -222,6 +222,9 @@ class Client:
     def put(self, path, body=None, token=None, **kw):
         return self.request("PUT", path, body=body, token=token, **kw)
 
+    def patch(self, path, body=None, token=None, **kw):
+        return self.request("PATCH", path, body=body, token=token, **kw)
+
     def delete(self, path, token=None, **kw):
         return self.request("DELETE", path, token=token, **kw)
 
