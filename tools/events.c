@@ -1,15 +1,15 @@
 /*
  * mandi-events - prints domain events, one JSON line each.
  *
- *   mandi-events [--count N] [--from POSITION] [TOPIC_PREFIX...]
+ *   mandi-events [--count N] [--from POSITION [--stored]] [TOPIC_PREFIX...]
  *
  * Subscribes at MANDI_EVENTS_SUB to the given topic prefixes (all topics
  * when none is given) and writes {"position": ..., "topic": ..., "body": ...}
  * lines to stdout, the msgpack body turned into JSON. With --from it first
  * prints what the outbox holds after POSITION (reading DATABASE_URL), then
  * goes on with the bus, skipping what it already printed: the catch-up every
- * subscriber does after being away. For operators watching a live system
- * and for tests checking what was published. Exits after N events when
+ * subscriber does after being away; --stored stops after the outbox. For operators watching a live
+ * system and for tests checking what was published. Exits after N events when
  * --count is given, or on SIGINT/SIGTERM.
  */
 #include <errno.h>
@@ -37,7 +37,8 @@ static void on_signal(int sig)
 
 static int usage(void)
 {
-    fputs("usage: mandi-events [--count N] [--from POSITION] [TOPIC_PREFIX...]\n", stderr);
+    fputs("usage: mandi-events [--count N] [--from POSITION [--stored]] [TOPIC_PREFIX...]\n",
+          stderr);
     return 2;
 }
 
@@ -110,6 +111,7 @@ int main(int argc, char **argv)
 {
     long count = -1;
     int64_t from = -1;
+    int stored_only = 0;
     int first_topic = argc;
     for (int i = 1; i < argc; i++) {
         char *end;
@@ -121,6 +123,8 @@ int main(int argc, char **argv)
             from = strtoll(argv[++i], &end, 10);
             if (*end || from < 0)
                 return usage();
+        } else if (strcmp(argv[i], "--stored") == 0) {
+            stored_only = 1;
         } else if (argv[i][0] == '-') {
             return usage();
         } else {
@@ -128,6 +132,8 @@ int main(int argc, char **argv)
             break;
         }
     }
+    if (stored_only && from < 0)
+        return usage();
     char **prefixes = argv + first_topic;
     int nprefixes = argc - first_topic;
     struct sigaction sa = {.sa_handler = on_signal};
@@ -156,7 +162,7 @@ int main(int argc, char **argv)
         zmq_ctx_term(ctx);
         return 1;
     }
-    while (!stop_requested && count != 0) {
+    while (!stored_only && !stop_requested && count != 0) {
         zmq_msg_t msgs[PROTO_MAX_FRAMES];
         int n;
         if (proto_recv(sub, msgs, &n, 0) < 0) {

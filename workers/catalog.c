@@ -69,8 +69,8 @@ static int owner_check(job_ctx_t *ctx, PGresult *res, const char *code, const ch
 int catalog_own_store(job_ctx_t *ctx, const char *store_id)
 {
     const char *params[] = {store_id};
-    PGresult *res = PQexecParams(ctx->db, "SELECT owner_id FROM stores WHERE id = $1 FOR UPDATE",
-                                 1, NULL, params, NULL, NULL, 0);
+    PGresult *res = PQexecParams(ctx->db, "SELECT owner_id FROM stores WHERE id = $1 FOR UPDATE", 1,
+                                 NULL, params, NULL, NULL, 0);
     return owner_check(ctx, res, STORE_NOT_FOUND);
 }
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "catalog.h"
+#include "catalog_cache.h"
 #include "input.h"
 
 #define CATEGORY_NOT_FOUND "CATEGORY_NOT_FOUND", "the category does not exist"
@@ -261,6 +262,8 @@ int category_update(job_ctx_t *ctx)
         "is_active = coalesce($11::boolean, is_active), updated_at = now() "
         "WHERE id = $1::uuid RETURNING mandi_category_json(c)::text",
         11, NULL, params, NULL, NULL, 0);
+    /* A move changes which products a category's list holds. */
+    cache_bump_products(ctx, NULL);
     return answer_written(ctx, 200, res);
 }
 
@@ -297,5 +300,7 @@ int category_delete(job_ctx_t *ctx)
         }
     PQclear(res);
     rc = answer_exec(ctx, "DELETE FROM categories WHERE id = $1::uuid", 1, params);
+    if (!rc)
+        cache_bump_products(ctx, NULL);
     return rc ? rc : answer_deleted(ctx, id);
 }

@@ -27,7 +27,8 @@ int favorite_list(job_ctx_t *ctx)
         "SELECT jsonb_build_object('items', (SELECT coalesce(jsonb_agg(mandi_product_json(p) "
         "  || jsonb_build_object('favorited_at', mandi_ts(added)) ORDER BY added DESC, (p).id), "
         "  '[]') FROM page), "
-        "'pagination', mandi_pagination($2::bigint, $3::bigint, (SELECT count(*) FROM hits)))::text",
+        "'pagination', mandi_pagination($2::bigint, $3::bigint, (SELECT count(*) FROM "
+        "hits)))::text",
         4, params, PRODUCT_NOT_FOUND);
 }
 

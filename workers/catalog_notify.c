@@ -74,7 +74,8 @@ int notify_mine(job_ctx_t *ctx)
         "SELECT jsonb_build_object('items', (SELECT coalesce(jsonb_agg("
         "  mandi_notify_request_json(n) || jsonb_build_object('product', mandi_product_json(p)) "
         "  ORDER BY (n).notified_at IS NOT NULL, (n).created_at DESC, (p).id), '[]') FROM page), "
-        "'pagination', mandi_pagination($2::bigint, $3::bigint, (SELECT count(*) FROM hits)))::text",
+        "'pagination', mandi_pagination($2::bigint, $3::bigint, (SELECT count(*) FROM "
+        "hits)))::text",
         4, params, PRODUCT_NOT_FOUND);
 }
 
@@ -114,7 +115,8 @@ int notify_product_requests(job_ctx_t *ctx)
         "  mandi_notify_request_json(n) ORDER BY (n).notified_at IS NOT NULL, (n).created_at, "
         "  (n).user_id), '[]') FROM page), "
         "'waiting', (SELECT count(*) FROM hits WHERE (n).notified_at IS NULL), "
-        "'pagination', mandi_pagination($2::bigint, $3::bigint, (SELECT count(*) FROM hits)))::text",
+        "'pagination', mandi_pagination($2::bigint, $3::bigint, (SELECT count(*) FROM "
+        "hits)))::text",
         4, params, PRODUCT_NOT_FOUND);
 }
 

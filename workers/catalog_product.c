@@ -38,7 +38,7 @@ static const sort_t sorts[] = {
 /* clang-format on */
 #define SORT_COUNT (sizeof sorts / sizeof sorts[0])
 
-static const char *const sort_names[] = {"newest", "price",  "price_desc", "name",
+static const char *const sort_names[] = {"newest", "price",     "price_desc", "name",
                                          "rating", "relevance", NULL};
 static const char *const booleans[] = {"true", "false", NULL};
 
@@ -90,9 +90,9 @@ static const char *order_by(const char *name)
  * name two different lists). */
 static int query_key(const product_query_t *f, char *out, size_t cap)
 {
-    int n = snprintf(out, cap, "cat:products:%s|%s|%s|%lld|%lld|%s|%s|%s|%lld|%lld", f->category, f->store,
-             f->zone, (long long)f->min_price, (long long)f->max_price, f->in_stock, f->sort,
-             f->q, (long long)f->page, (long long)f->limit);
+    int n = snprintf(out, cap, "cat:products:%s|%s|%s|%lld|%lld|%s|%s|%s|%lld|%lld", f->category,
+                     f->store, f->zone, (long long)f->min_price, (long long)f->max_price,
+                     f->in_stock, f->sort, f->q, (long long)f->page, (long long)f->limit);
     return n > 0 && (size_t)n < cap ? 0 : -1;
 }
 
@@ -101,11 +101,11 @@ static int query_key(const product_query_t *f, char *out, size_t cap)
  * $2 store, $3 zone, $4/$5 price bounds, $6 in stock only, $7 search. */
 #define LIST_SQL                                                                                   \
     "WITH RECURSIVE cats AS ("                                                                     \
-    "  SELECT id FROM categories WHERE $1::text IS NOT NULL AND (slug = $1 OR id::text = $1) "    \
-    "  UNION SELECT c.id FROM categories c JOIN cats ON c.parent_id = cats.id), "                 \
+    "  SELECT id FROM categories WHERE $1::text IS NOT NULL AND (slug = $1 OR id::text = $1) "     \
+    "  UNION SELECT c.id FROM categories c JOIN cats ON c.parent_id = cats.id), "                  \
     "search AS (SELECT CASE WHEN $7::text IS NULL THEN NULL "                                      \
-    "                  ELSE websearch_to_tsquery('simple', $7) END AS query), "                     \
-    "hits AS MATERIALIZED (SELECT p AS prod, p.id, p.created_at, p.selling_price_paise, "         \
+    "                  ELSE websearch_to_tsquery('simple', $7) END AS query), "                    \
+    "hits AS MATERIALIZED (SELECT p AS prod, p.id, p.created_at, p.selling_price_paise, "          \
     "  p.name, p.rating_avg, p.rating_count, "                                                     \
     "  CASE WHEN q.query IS NULL THEN 0 ELSE ts_rank_cd(p.search, q.query) END AS rank "           \
     "  FROM products p JOIN stores s ON s.id = p.store_id CROSS JOIN search q "                    \
@@ -120,7 +120,8 @@ static int query_key(const product_query_t *f, char *out, size_t cap)
     "page AS (SELECT p.prod, row_number() OVER (ORDER BY %s) AS n FROM hits p "                    \
     "  ORDER BY %s LIMIT $9::bigint OFFSET $10::bigint) "                                          \
     "SELECT jsonb_build_object("                                                                   \
-    "  'items', (SELECT coalesce(jsonb_agg(mandi_product_json(prod) ORDER BY n), '[]') FROM page), " \
+    "  'items', (SELECT coalesce(jsonb_agg(mandi_product_json(prod) ORDER BY n), '[]') FROM "      \
+    "page), "                                                                                      \
     "  'pagination', mandi_pagination($8::bigint, $9::bigint, (SELECT count(*) FROM hits)))::text"
 
 static int list_products(job_ctx_t *ctx, const product_query_t *f)
@@ -289,14 +290,14 @@ static int read_product(job_ctx_t *ctx, int creating, product_input_t *in)
                         &in->has_name)) ||
         (rc = input_str(ctx, body, "description", IN_OPTIONAL, 0, 5000, in->description,
                         sizeof in->description, &in->has_description)) ||
-        (rc = input_str(ctx, body, "sku", creating, 1, 64, in->sku, sizeof in->sku,
-                        &in->has_sku)) ||
+        (rc =
+             input_str(ctx, body, "sku", creating, 1, 64, in->sku, sizeof in->sku, &in->has_sku)) ||
         (rc = input_int(ctx, body, "original_price_paise", creating, 1, PRICE_MAX, &in->original,
                         &in->has_original)) ||
         (rc = input_int(ctx, body, "selling_price_paise", creating, 1, PRICE_MAX, &in->selling,
                         &in->has_selling)) ||
-        (rc = input_int(ctx, body, "stock", IN_OPTIONAL, 0, 10000000, &in->stock,
-                        &in->has_stock)) ||
+        (rc =
+             input_int(ctx, body, "stock", IN_OPTIONAL, 0, 10000000, &in->stock, &in->has_stock)) ||
         (rc = input_int(ctx, body, "low_stock_threshold", IN_OPTIONAL, 0, 1000000, &in->threshold,
                         &in->has_threshold)) ||
         (rc = input_int(ctx, body, "min_order_qty", IN_OPTIONAL, 1, 10000, &in->min_qty,
@@ -305,9 +306,9 @@ static int read_product(job_ctx_t *ctx, int creating, product_input_t *in)
         (rc = read_json_field(ctx, body, "tags", MSGPACK_OBJECT_ARRAY, 20, tag_ok,
                               "each tag is a string of 1 to 40 characters", &in->tags,
                               &in->has_tags)) ||
-        (rc = read_json_field(ctx, body, "images", MSGPACK_OBJECT_ARRAY, 10, is_url,
-                              "each image is an http or https URL", &in->images,
-                              &in->has_images)) ||
+        (rc =
+             read_json_field(ctx, body, "images", MSGPACK_OBJECT_ARRAY, 10, is_url,
+                             "each image is an http or https URL", &in->images, &in->has_images)) ||
         (rc = read_json_field(ctx, body, "variants", MSGPACK_OBJECT_ARRAY, 50, variant_ok,
                               "each variant is an object with a name", &in->variants,
                               &in->has_variants)) ||
@@ -465,19 +466,32 @@ int product_update(job_ctx_t *ctx)
     snprintf(min_qty, sizeof min_qty, "%lld", (long long)in.min_qty);
     const char *params[] = {
         id,
-        input_sent(in.has_category), input_value(in.has_category, in.category),
-        input_sent(in.has_name), input_value(in.has_name, in.name),
-        input_sent(in.has_description), input_value(in.has_description, in.description),
-        input_sent(in.has_sku), input_value(in.has_sku, in.sku),
-        input_sent(in.has_original), input_value(in.has_original, original),
-        input_sent(in.has_selling), input_value(in.has_selling, selling),
-        input_sent(in.has_threshold), input_value(in.has_threshold, threshold),
-        input_sent(in.has_min_qty), input_value(in.has_min_qty, min_qty),
-        input_sent(in.has_active), input_value(in.has_active, in.is_active ? "true" : "false"),
-        input_sent(in.has_tags), text_or_null(&in.tags),
-        input_sent(in.has_images), text_or_null(&in.images),
-        input_sent(in.has_variants), text_or_null(&in.variants),
-        input_sent(in.has_specifications), text_or_null(&in.specifications),
+        input_sent(in.has_category),
+        input_value(in.has_category, in.category),
+        input_sent(in.has_name),
+        input_value(in.has_name, in.name),
+        input_sent(in.has_description),
+        input_value(in.has_description, in.description),
+        input_sent(in.has_sku),
+        input_value(in.has_sku, in.sku),
+        input_sent(in.has_original),
+        input_value(in.has_original, original),
+        input_sent(in.has_selling),
+        input_value(in.has_selling, selling),
+        input_sent(in.has_threshold),
+        input_value(in.has_threshold, threshold),
+        input_sent(in.has_min_qty),
+        input_value(in.has_min_qty, min_qty),
+        input_sent(in.has_active),
+        input_value(in.has_active, in.is_active ? "true" : "false"),
+        input_sent(in.has_tags),
+        text_or_null(&in.tags),
+        input_sent(in.has_images),
+        text_or_null(&in.images),
+        input_sent(in.has_variants),
+        text_or_null(&in.variants),
+        input_sent(in.has_specifications),
+        text_or_null(&in.specifications),
     };
     PGresult *res = PQexecParams(
         ctx->db,

@@ -111,8 +111,9 @@ static int change_stock(job_ctx_t *ctx, const char *product, int64_t delta, int 
     char d[24], s[24];
     snprintf(d, sizeof d, "%lld", (long long)delta);
     snprintf(s, sizeof s, "%lld", (long long)set);
-    const char *params[] = {product, d, has_set ? s : NULL, reason,
-                            ctx->job->user_id[0] ? ctx->job->user_id : NULL, ctx->job->id};
+    const char *params[] = {
+        product,     d, has_set ? s : NULL, reason, ctx->job->user_id[0] ? ctx->job->user_id : NULL,
+        ctx->job->id};
     PGresult *res = PQexecParams(ctx->db,
                                  "SELECT ok, before, after, threshold, store_id, owner_id "
                                  "FROM mandi_stock_change($1, $2::int, $3::int, $4, $5, $6)",
@@ -212,11 +213,12 @@ static int read_request(job_ctx_t *ctx, const msgpack_object *obj, const char *p
         (rc = input_str(ctx, &renamed, f_reason, IN_REQUIRED, 1, 200, r->reason, sizeof r->reason,
                         NULL)))
         return rc;
-    if ((r->has_delta == IN_PRESENT) == (r->has_set == IN_PRESENT))
-        return input_fail(ctx, r->has_delta == IN_PRESENT ? f_set : f_delta,
-                          "give exactly one of delta and set");
+    if ((r->has_delta == IN_PRESENT) == (r->has_set == IN_PRESENT)) {
+        const char *field = r->has_delta == IN_PRESENT ? f_set : f_delta;
+        return input_fail(ctx, field, "%s: give exactly one of delta and set", field);
+    }
     if (r->has_delta == IN_PRESENT && r->delta == 0)
-        return input_fail(ctx, f_delta, "delta must not be 0");
+        return input_fail(ctx, f_delta, "%s must not be 0", f_delta);
     return 0;
 }
 

@@ -54,7 +54,8 @@ int store_list(job_ctx_t *ctx)
         "  OFFSET $6::bigint) "
         "SELECT jsonb_build_object('items', (SELECT coalesce(jsonb_agg(mandi_store_json(s) "
         "  ORDER BY (s).name, (s).id), '[]') FROM page), "
-        "'pagination', mandi_pagination($4::bigint, $5::bigint, (SELECT count(*) FROM hits)))::text",
+        "'pagination', mandi_pagination($4::bigint, $5::bigint, (SELECT count(*) FROM "
+        "hits)))::text",
         6, params, STORE_NOT_FOUND);
 }
 
@@ -109,7 +110,8 @@ int store_nearby(job_ctx_t *ctx)
         "SELECT jsonb_build_object('items', (SELECT coalesce(jsonb_agg(mandi_store_json(s) "
         "  || jsonb_build_object('distance_km', round(km::numeric, 2)) ORDER BY km, (s).id), "
         "  '[]') FROM page), "
-        "'pagination', mandi_pagination($4::bigint, $5::bigint, (SELECT count(*) FROM near)))::text",
+        "'pagination', mandi_pagination($4::bigint, $5::bigint, (SELECT count(*) FROM "
+        "near)))::text",
         6, params, STORE_NOT_FOUND);
 }
 
@@ -129,23 +131,22 @@ int store_get(job_ctx_t *ctx)
 /* ---- writes -------------------------------------------------------------- */
 
 typedef struct {
-    char owner[64], name[121 * 4], description[2001 * 4], category[37], city[65 * 4],
-        zone[65], address[501 * 4];
+    char owner[64], name[121 * 4], description[2001 * 4], category[37], city[65 * 4], zone[65],
+        address[501 * 4];
     double latitude, longitude;
     int64_t radius, min_order, cashback;
     int is_active;
     buf_t hours;
     int has_owner, has_name, has_description, has_category, has_city, has_zone, has_address,
-        has_latitude, has_longitude, has_radius, has_min_order, has_cashback, has_active,
-        has_hours;
+        has_latitude, has_longitude, has_radius, has_min_order, has_cashback, has_active, has_hours;
 } store_input_t;
 
 static int is_clock(const msgpack_object *o)
 {
     const char *s = o->via.str.ptr;
-    return o->type == MSGPACK_OBJECT_STR && o->via.str.size == 5 && s[2] == ':' &&
-           s[0] >= '0' && s[0] <= '2' && s[1] >= '0' && s[1] <= '9' && s[3] >= '0' &&
-           s[3] <= '5' && s[4] >= '0' && s[4] <= '9' && (s[0] < '2' || s[1] <= '3');
+    return o->type == MSGPACK_OBJECT_STR && o->via.str.size == 5 && s[2] == ':' && s[0] >= '0' &&
+           s[0] <= '2' && s[1] >= '0' && s[1] <= '9' && s[3] >= '0' && s[3] <= '5' && s[4] >= '0' &&
+           s[4] <= '9' && (s[0] < '2' || s[1] <= '3');
 }
 
 /* {"mon": ["09:00", "21:00"], "sun": null, ...}: a day is open from the
@@ -154,8 +155,8 @@ static int is_clock(const msgpack_object *o)
 static int read_hours(job_ctx_t *ctx, const msgpack_object *body, store_input_t *in)
 {
     const msgpack_object *v;
-    int rc = input_container(ctx, body, "hours", IN_OPTIONAL, MSGPACK_OBJECT_MAP, 7, &v,
-                             &in->has_hours);
+    int rc =
+        input_container(ctx, body, "hours", IN_OPTIONAL, MSGPACK_OBJECT_MAP, 7, &v, &in->has_hours);
     if (rc || !v)
         return rc;
     for (uint32_t i = 0; i < v->via.map.size; i++) {
@@ -187,14 +188,13 @@ static int read_store(job_ctx_t *ctx, int creating, store_input_t *in)
                         &in->has_name)) ||
         (rc = input_str(ctx, body, "description", IN_OPTIONAL, 0, 2000, in->description,
                         sizeof in->description, &in->has_description)) ||
-        (rc = input_uuid(ctx, body, "category_id", IN_OPTIONAL, in->category,
-                         &in->has_category)) ||
+        (rc = input_uuid(ctx, body, "category_id", IN_OPTIONAL, in->category, &in->has_category)) ||
         (rc = input_str(ctx, body, "city", creating, 1, 64, in->city, sizeof in->city,
                         &in->has_city)) ||
         (rc = input_str(ctx, body, "zone", creating, 1, 64, in->zone, sizeof in->zone,
                         &in->has_zone)) ||
-        (rc = input_str(ctx, body, "address", IN_OPTIONAL, 0, 500, in->address,
-                        sizeof in->address, &in->has_address)) ||
+        (rc = input_str(ctx, body, "address", IN_OPTIONAL, 0, 500, in->address, sizeof in->address,
+                        &in->has_address)) ||
         (rc = input_number(ctx, body, "latitude", IN_OPTIONAL, -90, 90, &in->latitude,
                            &in->has_latitude)) ||
         (rc = input_number(ctx, body, "longitude", IN_OPTIONAL, -180, 180, &in->longitude,
@@ -350,19 +350,31 @@ int store_update(job_ctx_t *ctx)
     store_numbers(&in, &n);
     const char *params[] = {
         id,
-        input_sent(in.has_name), input_value(in.has_name, in.name),
-        input_sent(in.has_description), input_value(in.has_description, in.description),
-        input_sent(in.has_category), input_value(in.has_category, in.category),
-        input_sent(in.has_city), input_value(in.has_city, in.city),
-        input_sent(in.has_zone), input_value(in.has_zone, in.zone),
-        input_sent(in.has_address), input_value(in.has_address, in.address),
-        input_sent(in.has_latitude), input_value(in.has_latitude, n.lat),
+        input_sent(in.has_name),
+        input_value(in.has_name, in.name),
+        input_sent(in.has_description),
+        input_value(in.has_description, in.description),
+        input_sent(in.has_category),
+        input_value(in.has_category, in.category),
+        input_sent(in.has_city),
+        input_value(in.has_city, in.city),
+        input_sent(in.has_zone),
+        input_value(in.has_zone, in.zone),
+        input_sent(in.has_address),
+        input_value(in.has_address, in.address),
+        input_sent(in.has_latitude),
+        input_value(in.has_latitude, n.lat),
         input_value(in.has_longitude, n.lng),
-        input_sent(in.has_radius), input_value(in.has_radius, n.radius),
-        input_sent(in.has_min_order), input_value(in.has_min_order, n.min_order),
-        input_sent(in.has_cashback), input_value(in.has_cashback, n.cashback),
-        input_sent(in.has_hours), in.hours.len ? in.hours.data : NULL,
-        input_sent(in.has_active), input_value(in.has_active, in.is_active ? "true" : "false"),
+        input_sent(in.has_radius),
+        input_value(in.has_radius, n.radius),
+        input_sent(in.has_min_order),
+        input_value(in.has_min_order, n.min_order),
+        input_sent(in.has_cashback),
+        input_value(in.has_cashback, n.cashback),
+        input_sent(in.has_hours),
+        in.hours.len ? in.hours.data : NULL,
+        input_sent(in.has_active),
+        input_value(in.has_active, in.is_active ? "true" : "false"),
     };
     PGresult *res = PQexecParams(
         ctx->db,

@@ -120,7 +120,8 @@ class Outbox(StackTestCase):
 
     def test_bad_arguments(self):
         argv = [os.path.join(self.stack.bin_dir, "mandi-events")]
-        for args in (["--from", "-1"], ["--from", "x"], ["--count", "0"], ["--bogus"]):
+        for args in (["--from", "-1"], ["--from", "x"], ["--count", "0"], ["--bogus"],
+                     ["--stored"]):
             p = subprocess.run(argv + args, env=self.stack.env, capture_output=True, text=True,
                                timeout=10)
             self.assertEqual(p.returncode, 2, args)
