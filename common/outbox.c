@@ -60,17 +60,21 @@ int outbox_relay(PGconn *db, void *pub, int limit)
         db_exec(db, "ROLLBACK");
         return -1;
     }
-    /* Positions follow the order the events were written in, and they are
-     * sent in position order. The body comes back binary, the position as
-     * text (it is sent as text). */
+    /* The batch takes the numbers after the sequence's current value, in
+     * the order the events were written, and the sequence is then moved
+     * past them. Only the lock holder touches the sequence, so the numbers
+     * are contiguous and follow the write order within a batch; row_number
+     * makes that order explicit instead of trusting when nextval runs. The
+     * body comes back binary, the position as text (sent as text). */
     res = PQexecParams(db,
-                       "WITH waiting AS (SELECT id FROM outbox WHERE position IS NULL "
-                       "                 ORDER BY id LIMIT $1::int FOR UPDATE), "
-                       "numbered AS (SELECT id, nextval('outbox_position') AS position "
-                       "             FROM (SELECT id FROM waiting ORDER BY id) w), "
-                       "sent AS (UPDATE outbox o SET position = n.position, published_at = now() "
-                       "         FROM numbered n WHERE o.id = n.id "
-                       "         RETURNING o.position, o.topic, o.body) "
+                       "WITH waiting AS (SELECT id, row_number() OVER (ORDER BY id) AS k "
+                       "  FROM (SELECT id FROM outbox WHERE position IS NULL ORDER BY id "
+                       "        LIMIT $1::int FOR UPDATE) w), "
+                       "base AS MATERIALIZED (SELECT CASE WHEN is_called THEN last_value "
+                       "  ELSE last_value - 1 END AS b FROM outbox_position), "
+                       "sent AS (UPDATE outbox o SET position = base.b + w.k, published_at = now() "
+                       "  FROM waiting w, base WHERE o.id = w.id "
+                       "  RETURNING o.position, o.topic, o.body) "
                        "SELECT position::text, topic, body FROM sent ORDER BY position",
                        1, NULL, params, NULL, NULL, 1);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -78,6 +82,21 @@ int outbox_relay(PGconn *db, void *pub, int limit)
         PQclear(res);
         db_exec(db, "ROLLBACK");
         return -1;
+    }
+    if (PQntuples(res) > 0) {
+        const char *last[] = {PQgetvalue(res, PQntuples(res) - 1, 0)};
+        PGresult *moved = PQexecParams(db, "SELECT setval('outbox_position', $1::bigint)", 1, NULL,
+                                       last, NULL, NULL, 0);
+        int moved_ok = PQresultStatus(moved) == PGRES_TUPLES_OK;
+        if (!moved_ok)
+            log_msg(LOG_WARN, NULL, "outbox: moving the sequence failed: %s",
+                    PQresultErrorMessage(moved));
+        PQclear(moved);
+        if (!moved_ok) {
+            PQclear(res);
+            db_exec(db, "ROLLBACK");
+            return -1;
+        }
     }
     if (db_exec(db, "COMMIT") < 0) {
         PQclear(res);
