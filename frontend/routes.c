@@ -91,6 +91,18 @@ static const route_t routes[] = {
     {"GET",    "/api/notify-me/product/:productId/requests", ROUTE_JOB, CAT, "notify.product_requests", AUTH_USER, "catalog.sell", 0, ROUTE_SYNC},
     {"POST",   "/api/notify-me/:productId",     ROUTE_JOB,         CAT,     "notify.subscribe", AUTH_USER,   "self",        0,    0},
     {"DELETE", "/api/notify-me/:productId",     ROUTE_JOB,         CAT,     "notify.unsubscribe", AUTH_USER, "self",        0,    0},
+    /* Catalog: listings. Reads take an optional token: owners and reviewers
+     * see more. No literal path competes with /api/listings/:id. */
+    {"GET",    "/api/listings",                 ROUTE_JOB,         CAT,     "listing.list",   AUTH_OPTIONAL, NULL,          0,    ROUTE_SYNC},
+    {"POST",   "/api/listings",                 ROUTE_JOB,         CAT,     "listing.create", AUTH_USER,     "self",        0,    0},
+    {"GET",    "/api/listings/:id",             ROUTE_JOB,         CAT,     "listing.get",    AUTH_OPTIONAL, NULL,          0,    ROUTE_SYNC},
+    {"PUT",    "/api/listings/:id",             ROUTE_JOB,         CAT,     "listing.update", AUTH_USER,     "self",        0,    0},
+    {"DELETE", "/api/listings/:id",             ROUTE_JOB,         CAT,     "listing.delete", AUTH_USER,     "self",        0,    0},
+    {"POST",   "/api/listings/:id/review",      ROUTE_JOB,         CAT,     "listing.review", AUTH_USER,     "listings.review", 0, 0},
+    {"POST",   "/api/listings/:id/sold",        ROUTE_JOB,         CAT,     "listing.sold",   AUTH_USER,     "self",        0,    0},
+    {"POST",   "/api/listings/:id/boost",       ROUTE_JOB,         CAT,     "listing.boost",  AUTH_USER,     "self",        0,    0},
+    {"GET",    "/api/boost-plans",              ROUTE_JOB,         CAT,     "boost_plan.list", AUTH_NONE,    NULL,          0,    ROUTE_SYNC},
+    {"POST",   "/api/admin/listings/expire",    ROUTE_JOB,         CAT,     "listing.expire", AUTH_USER,     "catalog.manage", 0, 0},
     /* Test mode only: drive the runtime's hard cases through every pool. */
     {"GET",    "/api/_test/:pool/:type",        ROUTE_JOB,         ":pool", "test.:type",     AUTH_OPTIONAL, NULL,          0,    ROUTE_SYNC | ROUTE_TEST_ONLY},
     {"POST",   "/api/_test/:pool/:type",        ROUTE_JOB,         ":pool", "test.:type",     AUTH_OPTIONAL, NULL,          0,    ROUTE_TEST_ONLY},

@@ -41,6 +41,16 @@ const job_handler_t catalog_jobs[] = {
     {"notify.check", notify_check, 0},
     {"notify.product_requests", notify_product_requests, 0},
     {"notify.stats", notify_stats, 0},
+    {"listing.list", listing_list, 0},
+    {"listing.get", listing_get, 0},
+    {"listing.create", listing_create, JOB_TX},
+    {"listing.update", listing_update, JOB_TX},
+    {"listing.delete", listing_delete, JOB_TX},
+    {"listing.review", listing_review, JOB_TX},
+    {"listing.sold", listing_sold, JOB_TX},
+    {"listing.boost", listing_boost, JOB_TX},
+    {"listing.expire", listing_expire, JOB_TX},
+    {"boost_plan.list", boost_plan_list, 0},
     {NULL, NULL, 0},
 };
 

@@ -63,5 +63,16 @@ int notify_mine(job_ctx_t *ctx);
 int notify_check(job_ctx_t *ctx);
 int notify_product_requests(job_ctx_t *ctx);
 int notify_stats(job_ctx_t *ctx);
+/* Listings (catalog_listing.c): users selling their own items. */
+int listing_list(job_ctx_t *ctx);
+int listing_get(job_ctx_t *ctx);
+int listing_create(job_ctx_t *ctx);
+int listing_update(job_ctx_t *ctx);
+int listing_delete(job_ctx_t *ctx);
+int listing_review(job_ctx_t *ctx);
+int listing_sold(job_ctx_t *ctx);
+int listing_boost(job_ctx_t *ctx);
+int listing_expire(job_ctx_t *ctx);
+int boost_plan_list(job_ctx_t *ctx);
 
 #endif
