@@ -19,6 +19,7 @@
 #include "log.h"
 #include "mp.h"
 #include "proto.h"
+#include "codec.h"
 #include "outbox.h"
 #include "redis_conn.h"
 
@@ -257,6 +258,16 @@ int job_event(job_ctx_t *ctx, const char *topic, const char *body, size_t len)
         return -1;
     ctx->events++;
     return 0;
+}
+
+int job_event_json(job_ctx_t *ctx, const char *topic, const char *json, size_t len)
+{
+    buf_t body = BUF_INIT;
+    int rc = codec_json_to_msgpack(json, len, &body, NULL) < 0
+                 ? -1
+                 : job_event(ctx, topic, body.data, body.len);
+    buf_free(&body);
+    return rc;
 }
 
 void job_bump_after_commit(job_ctx_t *ctx, const char *key)

@@ -100,6 +100,9 @@ void job_progress(job_ctx_t *ctx, int percent);
  * (the handler should then fail, so its writes roll back too). */
 int job_event(job_ctx_t *ctx, const char *topic, const char *body, size_t len);
 
+/* The same with the body given as JSON text (e.g. built by PostgreSQL). */
+int job_event_json(job_ctx_t *ctx, const char *topic, const char *json, size_t len);
+
 /* Increments the Redis counter key once the job's writes are committed and
  * before the reply is sent. Caches key their entries by such counters, so a
  * reader that comes after the reply never gets an entry made before the

@@ -635,7 +635,22 @@ int listing_review(job_ctx_t *ctx)
         "jsonb_build_object('status', l.status, 'reason', l.rejection_reason), $8 FROM l) "
         "SELECT mandi_listing_json(l)::text FROM l",
         8, NULL, params, NULL, NULL, 0);
-    return answer_written(ctx, 200, res);
+    if ((rc = answer_written(ctx, 200, res)) >= 400)
+        return rc;
+    /* The owner hears of the decision (notifications pool). */
+    res = PQexecParams(ctx->db,
+                       "SELECT jsonb_build_object('listing_id', id, 'owner_id', owner_id, "
+                       "'title', title, 'reason', rejection_reason)::text "
+                       "FROM listings WHERE id = $1::uuid",
+                       1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+        return answer_db_failed(ctx, res);
+    int written = job_event_json(ctx, rejecting ? "listing.rejected" : "listing.approved",
+                                 PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+    PQclear(res);
+    if (written < 0)
+        return job_fail(ctx, 503, "DB_UNAVAILABLE", "the review event could not be recorded");
+    return rc;
 }
 
 int listing_expire(job_ctx_t *ctx)

@@ -232,6 +232,14 @@ class Listings(StackTestCase):
         self.assertEqual(audit.splitlines(), ["listing.reject %s REJECTED" % self.mod,
                                               "listing.approve %s ACTIVE" % self.mod])
 
+        # ... and recorded as events for the owner, exactly one each (the
+        # refused second reviews left none).
+        events = self.stack.psql(
+            "SELECT topic FROM outbox WHERE topic LIKE 'listing.%%' AND (position("
+            "convert_to('%s', 'UTF8') IN body) > 0 OR position(convert_to('%s', 'UTF8') IN body) "
+            "> 0) ORDER BY id" % (rejected["id"], approved["id"]))
+        self.assertEqual(events.splitlines(), ["listing.rejected", "listing.approved"])
+
     def test_nobody_reviews_their_own_listing(self):
         for role in ("MODERATOR", "ADMIN", "SUPER_ADMIN"):
             user_id, token = self.new_user(role)
