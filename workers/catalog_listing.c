@@ -185,29 +185,6 @@ static void listing_input_free(listing_input_t *in)
     buf_free(&in->images);
 }
 
-/* Free text of min..max characters where line breaks are welcome (a
- * description), unlike input_str's one-line fields. */
-static int read_text(job_ctx_t *ctx, const msgpack_object *body, const char *field, size_t min,
-                     size_t max, char *out, size_t cap, int *found)
-{
-    const msgpack_object *v = mp_get(body, field);
-    *found = !v ? IN_ABSENT : v->type == MSGPACK_OBJECT_NIL ? IN_NULL : IN_PRESENT;
-    out[0] = '\0';
-    if (*found != IN_PRESENT)
-        return 0;
-    if (v->type != MSGPACK_OBJECT_STR)
-        return input_fail(ctx, field, "%s must be a string", field);
-    size_t chars = input_utf8_length(v->via.str.ptr, v->via.str.size);
-    if (chars < min)
-        return input_fail(ctx, field, "%s must have at least %zu characters", field, min);
-    if (chars > max || mp_copy_str(v, out, cap) < 0)
-        return input_fail(ctx, field, "%s must have at most %zu characters", field, max);
-    for (const unsigned char *p = (const unsigned char *)out; *p; p++)
-        if ((*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') || *p == 0x7f)
-            return input_fail(ctx, field, "%s must not hold control characters", field);
-    return 0;
-}
-
 static int http_url(const char *s, size_t len)
 {
     size_t scheme = strncmp(s, "https://", 8) == 0 ? 8 : strncmp(s, "http://", 7) == 0 ? 7 : 0;
@@ -282,8 +259,8 @@ static int read_listing(job_ctx_t *ctx, int creating, listing_input_t *in)
     if ((rc = input_body(ctx, &body)) ||
         (rc = input_str(ctx, body, "title", creating, 3, 120, in->title, sizeof in->title,
                         &in->has_title)) ||
-        (rc = read_text(ctx, body, "description", 1, 5000, in->description, sizeof in->description,
-                        &in->has_description)) ||
+        (rc = input_text(ctx, body, "description", IN_OPTIONAL, 1, 5000, in->description,
+                         sizeof in->description, &in->has_description)) ||
         (rc =
              input_int(ctx, body, "price_paise", creating, 1, PRICE_MAX, &price, &in->has_price)) ||
         (rc = input_choice(ctx, body, "condition", creating, conditions, in->condition,
@@ -604,7 +581,8 @@ int listing_review(job_ctx_t *ctx)
         return rc;
     int rejecting = strcmp(decision, "reject") == 0;
     const listing_move_t *move = &moves[rejecting ? MOVE_REJECT : MOVE_APPROVE];
-    if ((rc = read_text(ctx, body, "reason", 1, 500, reason, sizeof reason, &has_reason)))
+    if ((rc = input_text(ctx, body, "reason", IN_OPTIONAL, 1, 500, reason, sizeof reason,
+                         &has_reason)))
         return rc;
     if (rejecting && !reason[0])
         return input_fail(ctx, "reason", "reason is required to reject");

@@ -288,8 +288,8 @@ static int read_product(job_ctx_t *ctx, int creating, product_input_t *in)
         (rc = input_uuid(ctx, body, "category_id", creating, in->category, &in->has_category)) ||
         (rc = input_str(ctx, body, "name", creating, 1, 200, in->name, sizeof in->name,
                         &in->has_name)) ||
-        (rc = input_str(ctx, body, "description", IN_OPTIONAL, 0, 5000, in->description,
-                        sizeof in->description, &in->has_description)) ||
+        (rc = input_text(ctx, body, "description", IN_OPTIONAL, 0, 5000, in->description,
+                         sizeof in->description, &in->has_description)) ||
         (rc =
              input_str(ctx, body, "sku", creating, 1, 64, in->sku, sizeof in->sku, &in->has_sku)) ||
         (rc = input_int(ctx, body, "original_price_paise", creating, 1, PRICE_MAX, &in->original,

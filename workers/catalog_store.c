@@ -186,8 +186,8 @@ static int read_store(job_ctx_t *ctx, int creating, store_input_t *in)
         (rc = input_uuid(ctx, body, "owner_id", IN_OPTIONAL, in->owner, &in->has_owner)) ||
         (rc = input_str(ctx, body, "name", creating, 1, 120, in->name, sizeof in->name,
                         &in->has_name)) ||
-        (rc = input_str(ctx, body, "description", IN_OPTIONAL, 0, 2000, in->description,
-                        sizeof in->description, &in->has_description)) ||
+        (rc = input_text(ctx, body, "description", IN_OPTIONAL, 0, 2000, in->description,
+                         sizeof in->description, &in->has_description)) ||
         (rc = input_uuid(ctx, body, "category_id", IN_OPTIONAL, in->category, &in->has_category)) ||
         (rc = input_str(ctx, body, "city", creating, 1, 64, in->city, sizeof in->city,
                         &in->has_city)) ||

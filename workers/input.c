@@ -54,8 +54,9 @@ static int lookup(job_ctx_t *ctx, const msgpack_object *obj, const char *key, co
     return 0;
 }
 
-int input_str(job_ctx_t *ctx, const msgpack_object *body, const char *field, int required,
-              size_t min, size_t max, char *out, size_t cap, int *found)
+/* A string field; multiline lets line breaks through (free text). */
+static int read_string(job_ctx_t *ctx, const msgpack_object *body, const char *field, int required,
+                       size_t min, size_t max, char *out, size_t cap, int *found, int multiline)
 {
     const msgpack_object *v;
     int rc = lookup(ctx, body, field, field, required, &v, found);
@@ -69,10 +70,24 @@ int input_str(job_ctx_t *ctx, const msgpack_object *body, const char *field, int
         return input_fail(ctx, field, "%s must have at least %zu characters", field, min);
     if (chars > max || mp_copy_str(v, out, cap) < 0)
         return input_fail(ctx, field, "%s must have at most %zu characters", field, max);
-    for (const unsigned char *p = (const unsigned char *)out; *p; p++)
-        if (*p < 0x20 && *p != '\t')
+    for (const unsigned char *p = (const unsigned char *)out; *p; p++) {
+        int allowed = *p == '\t' || (multiline && (*p == '\n' || *p == '\r'));
+        if ((*p < 0x20 && !allowed) || *p == 0x7f)
             return input_fail(ctx, field, "%s must not hold control characters", field);
+    }
     return 0;
+}
+
+int input_str(job_ctx_t *ctx, const msgpack_object *body, const char *field, int required,
+              size_t min, size_t max, char *out, size_t cap, int *found)
+{
+    return read_string(ctx, body, field, required, min, max, out, cap, found, 0);
+}
+
+int input_text(job_ctx_t *ctx, const msgpack_object *body, const char *field, int required,
+               size_t min, size_t max, char *out, size_t cap, int *found)
+{
+    return read_string(ctx, body, field, required, min, max, out, cap, found, 1);
 }
 
 int input_bool(job_ctx_t *ctx, const msgpack_object *obj, const char *key, const char *field,

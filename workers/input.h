@@ -39,6 +39,10 @@ int input_body(job_ctx_t *ctx, const msgpack_object **body);
 int input_str(job_ctx_t *ctx, const msgpack_object *body, const char *field, int required,
               size_t min, size_t max, char *out, size_t cap, int *found);
 
+/* The same for free text (a description, a reason): line breaks allowed. */
+int input_text(job_ctx_t *ctx, const msgpack_object *body, const char *field, int required,
+               size_t min, size_t max, char *out, size_t cap, int *found);
+
 /* A boolean. */
 int input_bool(job_ctx_t *ctx, const msgpack_object *obj, const char *key, const char *field,
                int *out, int *found);
