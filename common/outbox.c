@@ -75,7 +75,8 @@ int outbox_relay(PGconn *db, void *pub, int limit)
                        "sent AS (UPDATE outbox o SET position = base.b + w.k, published_at = now() "
                        "  FROM waiting w, base WHERE o.id = w.id "
                        "  RETURNING o.position, o.topic, o.body) "
-                       "SELECT position::text, topic, body FROM sent ORDER BY position",
+                       /* sent.position: the number, not the text column */
+                       "SELECT position::text, topic, body FROM sent ORDER BY sent.position",
                        1, NULL, params, NULL, NULL, 1);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         log_msg(LOG_WARN, NULL, "outbox: numbering failed: %s", PQresultErrorMessage(res));
@@ -115,10 +116,11 @@ PGresult *outbox_read_after(PGconn *db, int64_t after, int limit)
     snprintf(from, sizeof from, "%" PRId64, after);
     snprintf(lim, sizeof lim, "%d", limit);
     const char *params[] = {from, lim};
-    PGresult *res = PQexecParams(db,
-                                 "SELECT position::text, topic, body FROM outbox "
-                                 "WHERE position > $1::bigint ORDER BY position LIMIT $2::int",
-                                 2, NULL, params, NULL, NULL, 1);
+    PGresult *res =
+        PQexecParams(db,
+                     "SELECT position::text, topic, body FROM outbox "
+                     "WHERE position > $1::bigint ORDER BY outbox.position LIMIT $2::int",
+                     2, NULL, params, NULL, NULL, 1);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         log_msg(LOG_WARN, NULL, "outbox: reading after %s failed: %s", from,
                 PQresultErrorMessage(res));
