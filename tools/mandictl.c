@@ -3,6 +3,8 @@
  *
  *   mandictl create-admin --email EMAIL --password-stdin [--name NAME]
  *                         [--role SUPER_ADMIN|ADMIN]
+ *   mandictl seed [--products N] [--categories N] [--stores N] [--merchants N]
+ *                 [--reset | --remove]
  *   mandictl help
  *
  * create-admin makes the first administrator of a fresh deployment: the API
@@ -11,6 +13,8 @@
  * command line, where `ps` and shell histories would show it) and stored as
  * an argon2id hash with the same settings the accounts pool uses, so the new
  * admin logs in through POST /api/auth/login like anyone else.
+ *
+ * seed (seed.c) fills a development database with a made-up catalog.
  *
  * Exit status: 0 created (the new user's id on stdout), 1 failed (bad
  * password, email already taken, database), 2 bad usage.
@@ -25,6 +29,7 @@
 #include "config.h"
 #include "db.h"
 #include "log.h"
+#include "seed.h"
 
 #define PROG "mandictl"
 
@@ -45,6 +50,8 @@ typedef struct {
 static const char usage_text[] =
     "usage: mandictl create-admin --email EMAIL --password-stdin [--name NAME]\n"
     "                             [--role SUPER_ADMIN|ADMIN]\n"
+    "       mandictl seed [--products N] [--categories N] [--stores N] [--merchants N]\n"
+    "                     [--reset | --remove]\n"
     "       mandictl help\n"
     "\n"
     "create-admin  creates an administrator who logs in with EMAIL and the\n"
@@ -52,9 +59,18 @@ static const char usage_text[] =
     "              (8 to 128 bytes). NAME defaults to Administrator, the role\n"
     "              to SUPER_ADMIN. Prints the new user's id.\n"
     "\n"
+    "seed          fills the database with a made-up catalog for development\n"
+    "              and benchmarks: MERCHANT users (phones +91 600xxxxxxx), a\n"
+    "              category tree (up to 25 roots, the rest their children;\n"
+    "              slugs seed-...), stores in Indian cities and products (SKUs\n"
+    "              SEED-...). Defaults: 100000 products, 500 categories,\n"
+    "              200 stores, 50 merchants. Refuses while seeded rows exist;\n"
+    "              --reset deletes them first, --remove only deletes them.\n"
+    "              One transaction: a failure changes nothing.\n"
+    "\n"
     "Settings: DATABASE_URL, MANDI_PWHASH_OPSLIMIT, MANDI_PWHASH_MEMLIMIT_KB.\n"
-    "Exit status: 0 created, 1 failed (bad password, email taken, database),\n"
-    "2 bad usage.\n";
+    "Exit status: 0 done, 1 failed (bad password, email taken, already seeded,\n"
+    "database), 2 bad usage.\n";
 
 /* Says what is wrong, shows the usage and returns the usage exit status. */
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -257,6 +273,7 @@ typedef struct {
 
 static const command_t commands[] = {
     {"create-admin", cmd_create_admin},
+    {"seed", seed_command},
     {"help", cmd_help},
     {"--help", cmd_help},
 };
