@@ -68,7 +68,8 @@ static const char usage_text[] =
     "              --reset deletes them first, --remove only deletes them.\n"
     "              One transaction: a failure changes nothing.\n"
     "\n"
-    "Settings: DATABASE_URL, MANDI_PWHASH_OPSLIMIT, MANDI_PWHASH_MEMLIMIT_KB.\n"
+    "Settings: DATABASE_URL, MANDI_PWHASH_OPSLIMIT, MANDI_PWHASH_MEMLIMIT_KB;\n"
+    "seed also REDIS_URL (the catalog's cache is told about the change).\n"
     "Exit status: 0 done, 1 failed (bad password, email taken, already seeded,\n"
     "database), 2 bad usage.\n";
 

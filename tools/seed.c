@@ -23,7 +23,8 @@
  * catalog beside the first would only double the data under the same
  * markers. --reset deletes the seeded rows first; --remove only deletes.
  * Everything happens in one transaction, under an advisory lock so that two
- * seeds cannot interleave: a failure leaves the database as it was.
+ * seeds cannot interleave: a failure leaves the database as it was. After
+ * the commit the catalog's Redis cache is told (seed_bump_cache).
  */
 #include "seed.h"
 
@@ -34,9 +35,11 @@
 #include <string.h>
 
 #include "buf.h"
+#include "catalog_cache.h"
 #include "clock.h"
 #include "config.h"
 #include "db.h"
+#include "redis_conn.h"
 
 #define PROG "mandictl"
 
@@ -503,24 +506,40 @@ static const char sql_reset_index[] =
 static const char sql_reset_index_drop[] = "DROP INDEX mandictl_seed_reset_tmp";
 
 /* What --reset and --remove delete, in an order the foreign keys allow.
- * Seeded merchants may have signed in (their phones take OTPs like any
- * other), so their sessions, addresses and KYC go with them. Rows made
- * outside the seed that still point at seeded ones make a delete fail, and
- * the whole command with it. */
+ * Rows that only hang off seeded ones go too: the stock history,
+ * favourites and back-in-stock requests of seeded products, and the
+ * sessions, addresses, KYC, favourites and requests of seeded merchants
+ * (their phones take OTPs like any other, so a developer may have signed in
+ * as one). Rows made outside the seed that still point at seeded ones (a
+ * product of another store in a seeded category, a listing of a seeded
+ * merchant) make a delete fail, and the whole command with it. The products
+ * statement returns the ids, whose cached details are then out of date. */
+#define OF_SEEDED_PRODUCTS(t, a)                                                                   \
+    "DELETE FROM " t " " a " USING products p WHERE " a ".product_id = p.id AND " SEEDED_PRODUCT
+#define OF_SEEDED_USERS(t, a)                                                                      \
+    "DELETE FROM " t " " a " USING users u WHERE " a ".user_id = u.id AND " SEEDED_USER
+
 static const struct {
-    const char *what; /* NULL: not reported */
+    const char *what;
+    int reported; /* counted in the summary line */
     const char *sql;
 } removals[] = {
-    {"products", "DELETE FROM products p WHERE " SEEDED_PRODUCT},
-    {"stores", "DELETE FROM stores s WHERE " SEEDED_STORE},
-    {"categories", "DELETE FROM categories c WHERE " SEEDED_CATEGORY},
-    {NULL, "DELETE FROM refresh_tokens WHERE family_id IN (SELECT f.id FROM token_families f "
-           "JOIN users u ON u.id = f.user_id WHERE " SEEDED_USER ")"},
-    {NULL, "DELETE FROM token_families f USING users u WHERE u.id = f.user_id AND " SEEDED_USER},
-    {NULL, "DELETE FROM password_resets r USING users u WHERE u.id = r.user_id AND " SEEDED_USER},
-    {NULL, "DELETE FROM addresses a USING users u WHERE u.id = a.user_id AND " SEEDED_USER},
-    {NULL, "DELETE FROM kyc_submissions k USING users u WHERE u.id = k.user_id AND " SEEDED_USER},
-    {"merchants", "DELETE FROM users u WHERE " SEEDED_USER},
+    {"products' stock history", 0, OF_SEEDED_PRODUCTS("stock_history", "x")},
+    {"products' favourites", 0, OF_SEEDED_PRODUCTS("favorites", "x")},
+    {"products' back-in-stock requests", 0, OF_SEEDED_PRODUCTS("notify_requests", "x")},
+    {"products", 1, "DELETE FROM products p WHERE " SEEDED_PRODUCT " RETURNING p.id"},
+    {"stores", 1, "DELETE FROM stores s WHERE " SEEDED_STORE},
+    {"categories", 1, "DELETE FROM categories c WHERE " SEEDED_CATEGORY},
+    {"merchants' refresh tokens", 0,
+     "DELETE FROM refresh_tokens WHERE family_id IN (SELECT f.id FROM token_families f "
+     "JOIN users u ON u.id = f.user_id WHERE " SEEDED_USER ")"},
+    {"merchants' sessions", 0, OF_SEEDED_USERS("token_families", "x")},
+    {"merchants' password resets", 0, OF_SEEDED_USERS("password_resets", "x")},
+    {"merchants' addresses", 0, OF_SEEDED_USERS("addresses", "x")},
+    {"merchants' KYC submissions", 0, OF_SEEDED_USERS("kyc_submissions", "x")},
+    {"merchants' favourites", 0, OF_SEEDED_USERS("favorites", "x")},
+    {"merchants' back-in-stock requests", 0, OF_SEEDED_USERS("notify_requests", "x")},
+    {"merchants", 1, "DELETE FROM users u WHERE " SEEDED_USER},
 };
 
 /* $1 count, $2 first names, $3 surnames. Phones are +91 600 and the
@@ -793,8 +812,9 @@ static int cities_covered(long n)
     return count;
 }
 
-/* Deletes the seeded rows and appends what went to out. Returns 0 or -1. */
-static int seed_remove(PGconn *conn, buf_t *out)
+/* Deletes the seeded rows and appends what went to out. *deleted gets the
+ * ids of the deleted products (the caller clears it). Returns 0 or -1. */
+static int seed_remove(PGconn *conn, buf_t *out, PGresult **deleted)
 {
     int64_t start = clock_mono_ms();
     if (seed_run(conn, "indexing products for the removal", sql_reset_index, 0, NULL) < 0)
@@ -802,19 +822,59 @@ static int seed_remove(PGconn *conn, buf_t *out)
     buf_append_str(out, "removed");
     const char *sep = " ";
     for (size_t i = 0; i < COUNT(removals); i++) {
-        char what[64];
-        snprintf(what, sizeof what, "removing the seeded %s",
-                 removals[i].what ? removals[i].what : "merchants' sessions and details");
-        long rows = seed_run(conn, what, removals[i].sql, 0, NULL);
-        if (rows < 0)
+        char what[96];
+        snprintf(what, sizeof what, "removing the seeded %s", removals[i].what);
+        PGresult *res = seed_exec(conn, what, removals[i].sql, 0, NULL);
+        if (!res)
             return -1;
-        if (removals[i].what) {
+        long rows = atol(PQcmdTuples(res));
+        if (PQresultStatus(res) == PGRES_TUPLES_OK && !*deleted)
+            *deleted = res;
+        else
+            PQclear(res);
+        if (removals[i].reported) {
             buf_printf(out, "%s%ld %s", sep, rows, removals[i].what);
             sep = ", ";
         }
     }
     buf_printf(out, " (%.2f s)\n", seconds_since(start));
     return 0;
+}
+
+/* The catalog pool caches product lists and details in Redis under version
+ * counters that its writers bump after they commit (catalog_cache.h). The
+ * seed writes behind its back, so it bumps them too: every product list,
+ * and the detail of each deleted product. Without that, lists read before
+ * the seed would be served without its products, and deleted products
+ * would still be shown, until their entries expire. A Redis that cannot be
+ * reached is worth a warning only: the database is right, and the entries
+ * expire after CACHE_TTL_S. */
+static void seed_bump_cache(PGresult *deleted)
+{
+    redisContext *redis = redis_open(config_get("REDIS_URL"), 2000);
+    int n = deleted ? PQntuples(deleted) : 0;
+    int failed = !redis;
+    if (redis) {
+        redisAppendCommand(redis, "INCR %s", CACHE_PRODUCTS);
+        for (int i = 0; i < n; i++)
+            redisAppendCommand(redis, "INCR %s%s", CACHE_PRODUCT_PREFIX, PQgetvalue(deleted, i, 0));
+        for (int i = 0; i <= n; i++) {
+            void *reply = NULL;
+            if (redisGetReply(redis, &reply) != REDIS_OK) {
+                failed = 1;
+                break;
+            }
+            if (((redisReply *)reply)->type == REDIS_REPLY_ERROR)
+                failed = 1;
+            freeReplyObject(reply);
+        }
+        redisFree(redis);
+    }
+    if (failed)
+        fprintf(stderr,
+                PROG " seed: warning: could not refresh the catalog's cache in Redis (REDIS_URL);"
+                     " cached product pages may be out of date for up to %d s\n",
+                CACHE_TTL_S);
 }
 
 /* Refuses while seeded rows exist. Returns 0 when there are none, 1 when
@@ -923,13 +983,14 @@ int seed_command(int argc, char **argv)
     }
     int64_t start = clock_mono_ms();
     buf_t out = BUF_INIT;
+    PGresult *deleted = NULL; /* ids of the products removed */
     status = EXIT_FAILED;
     /* The lock is the transaction's: it ends with COMMIT or ROLLBACK. */
     if (db_exec(conn, "BEGIN") < 0 ||
         seed_run(conn, "taking the seed lock",
                  "SELECT pg_advisory_xact_lock(hashtext('mandictl seed'))", 0, NULL) < 0)
         goto rollback;
-    if ((o.reset || o.remove) && seed_remove(conn, &out) < 0)
+    if ((o.reset || o.remove) && seed_remove(conn, &out, &deleted) < 0)
         goto rollback;
     if (!o.remove) {
         int seeded = seed_check_empty(conn);
@@ -949,6 +1010,7 @@ int seed_command(int argc, char **argv)
     double took = seconds_since(start);
     fputs(out.data, stdout);
     printf("committed in %.2f s\n", took);
+    seed_bump_cache(deleted);
     if (!o.remove) {
         /* Fresh statistics, so that the planner knows the new rows before
          * autovacuum gets round to them (a benchmark may start at once). */
@@ -964,6 +1026,7 @@ rollback:
     PQclear(PQexec(conn, "ROLLBACK"));
     fprintf(stderr, PROG " seed: nothing was changed\n");
 done:
+    PQclear(deleted);
     buf_free(&out);
     db_close(&conn);
     return status;

@@ -11,7 +11,7 @@ with no seeded rows, and never touches rows without the markers.
 import re
 import unittest
 
-from harness import Client, Stack, StackTestCase
+from harness import Client, Stack, StackTestCase, unique_phone
 
 SMALL = ("--products", "2000", "--categories", "40", "--stores", "10", "--merchants", "5")
 
@@ -193,6 +193,97 @@ class Seed(StackTestCase):
         self.assertEqual(self.product_ids(), before)
         self.assertEqual(self.sql("SELECT name FROM users WHERE id = '%s'" % outsider),
                          "Not seeded")
+
+    def test_the_catalog_pool_serves_the_seed(self):
+        p = self.seed(*SMALL)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        row = self.sql("SELECT p.id, c.id, r.slug, p.selling_price_paise FROM products p "
+                       "JOIN categories c ON c.id = p.category_id "
+                       "JOIN categories r ON r.id = c.parent_id "
+                       "WHERE p.sku LIKE 'SEED-%' ORDER BY p.sku LIMIT 1")
+        product_id, category_id, root_slug, selling = row.split("|")
+
+        r = self.c.get("/api/products/" + product_id)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual((r.data["id"], r.data["category_id"], r.data["selling_price_paise"]),
+                         (product_id, category_id, int(selling)))
+        self.assertTrue(r.data["sku"].startswith("SEED-"), r.data)
+        self.assertLessEqual(r.data["selling_price_paise"], r.data["original_price_paise"])
+
+        # The first page of a leaf category, and of a root with its children.
+        for category, where in ((category_id, "c.id = '%s'" % category_id),
+                                (root_slug, "r.slug = '%s'" % root_slug)):
+            with self.subTest(category=category):
+                total = self.count(
+                    "SELECT count(*) FROM products p JOIN categories c ON c.id = p.category_id "
+                    "JOIN categories r ON r.id = c.parent_id WHERE " + where)
+                self.assertGreater(total, 0)
+                r = self.c.get("/api/products?category=%s&page=1&limit=20" % category)
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(r.data["pagination"]["total"], total, r.data["pagination"])
+                self.assertEqual(len(r.data["items"]), min(20, total))
+
+        # Both answers are cached now; removing the seed must not leave them
+        # to be served.
+        p = self.seed("--remove")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stderr, "")
+        r = self.c.get("/api/products/" + product_id)
+        self.assertEqual((r.status, r.code), (404, "PRODUCT_NOT_FOUND"), r)
+        r = self.c.get("/api/products?category=%s&page=1&limit=20" % category_id)
+        self.assertEqual((r.status, r.data["items"]), (200, []), r)
+
+    def test_remove_takes_what_hangs_off_seeded_rows(self):
+        p = self.seed(*SMALL)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        product_id = self.sql("SELECT id FROM products WHERE sku = 'SEED-0000001'")
+        merchant_id = self.sql("SELECT id FROM users WHERE phone = '+916000000001'")
+        outsider = self.sql("INSERT INTO users (phone, name) VALUES ('%s', 'Not seeded') "
+                            "RETURNING id" % unique_phone()).splitlines()[0]
+        self.addCleanup(self.sql, "DELETE FROM users WHERE id = '%s'" % outsider)
+        self.sql("INSERT INTO favorites (user_id, product_id) VALUES ('%s', '%s')"
+                 % (outsider, product_id))
+        self.sql("INSERT INTO notify_requests (user_id, product_id) VALUES ('%s', '%s')"
+                 % (outsider, product_id))
+        self.sql("INSERT INTO stock_history (product_id, before, after, reason) "
+                 "VALUES ('%s', 3, 4, 'test')" % product_id)
+        self.sql("INSERT INTO token_families (user_id) VALUES ('%s')" % merchant_id)
+
+        p = self.seed("--remove")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.counts(), (0, 0, 0, 0))
+        for table, column, value in (("favorites", "product_id", product_id),
+                                     ("notify_requests", "product_id", product_id),
+                                     ("stock_history", "product_id", product_id),
+                                     ("token_families", "user_id", merchant_id)):
+            self.assertEqual(self.count("SELECT count(*) FROM %s WHERE %s = '%s'"
+                                        % (table, column, value)), 0, table)
+        self.assertEqual(self.sql("SELECT name FROM users WHERE id = '%s'" % outsider),
+                         "Not seeded")
+
+    def test_a_foreign_reference_stops_the_removal(self):
+        p = self.seed(*SMALL)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        # A store made by someone else, listed under a seeded category: the
+        # category cannot go, so nothing goes.
+        outsider = self.sql("INSERT INTO users (phone, name, role) VALUES ('%s', 'Not seeded', "
+                            "'MERCHANT') RETURNING id" % unique_phone()).splitlines()[0]
+        store = self.sql(
+            "INSERT INTO stores (owner_id, name, city, zone, category_id) SELECT '%s', "
+            "'Outside store', 'Pune', 'pun-east', id FROM categories WHERE slug LIKE 'seed-%%' "
+            "LIMIT 1 RETURNING id" % outsider).splitlines()[0]
+        self.addCleanup(self.sql, "DELETE FROM users WHERE id = '%s'" % outsider)
+        self.addCleanup(self.sql, "DELETE FROM stores WHERE id = '%s'" % store)
+        before = self.product_ids()
+        for args in (("--remove",), ("--reset",) + SMALL):
+            with self.subTest(args=args[0]):
+                p = self.seed(*args)
+                self.assertEqual(p.returncode, 1, p.stderr)
+                self.assertEqual(p.stdout, "")
+                self.assertIn("removing the seeded categories failed", p.stderr)
+                self.assertIn("nothing was changed", p.stderr)
+                self.assertEqual(self.counts(), (5, 40, 10, 2000))
+                self.assertEqual(self.product_ids(), before)
 
     def test_bad_arguments(self):
         cases = [
