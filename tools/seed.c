@@ -494,17 +494,6 @@ static const char sql_count[] = "SELECT (SELECT count(*) FROM users u WHERE " SE
                                 "(SELECT count(*) FROM stores s WHERE " SEEDED_STORE "), "
                                 "(SELECT count(*) FROM products p WHERE " SEEDED_PRODUCT ")";
 
-/* Deleting a category makes PostgreSQL check, row by row, that no product
- * refers to it. The only index on products.category_id is partial (live
- * products), which that check cannot use, so each of 500 checks would read
- * the whole products table: tens of seconds. A plain index made inside the
- * transaction and dropped before COMMIT turns them into lookups; nobody
- * else ever sees it. The DROP's exclusive lock is held only from the DROP
- * to the COMMIT. */
-static const char sql_reset_index[] =
-    "CREATE INDEX mandictl_seed_reset_tmp ON products (category_id)";
-static const char sql_reset_index_drop[] = "DROP INDEX mandictl_seed_reset_tmp";
-
 /* What --reset and --remove delete, in an order the foreign keys allow.
  * Rows that only hang off seeded ones go too: the stock history,
  * favourites and back-in-stock requests of seeded products, and the
@@ -817,8 +806,6 @@ static int cities_covered(long n)
 static int seed_remove(PGconn *conn, buf_t *out, PGresult **deleted)
 {
     int64_t start = clock_mono_ms();
-    if (seed_run(conn, "indexing products for the removal", sql_reset_index, 0, NULL) < 0)
-        return -1;
     buf_append_str(out, "removed");
     const char *sep = " ";
     for (size_t i = 0; i < COUNT(removals); i++) {
@@ -1000,9 +987,6 @@ int seed_command(int argc, char **argv)
         if (seed_insert(conn, &o, &out) < 0)
             goto rollback;
     }
-    if ((o.reset || o.remove) &&
-        seed_run(conn, "dropping the removal's index", sql_reset_index_drop, 0, NULL) < 0)
-        goto rollback;
     if (db_exec(conn, "COMMIT") < 0) {
         fprintf(stderr, PROG " seed: COMMIT failed; nothing was changed\n");
         goto done;
