@@ -12,13 +12,37 @@
 static const char FETCH_SCRIPT[] = "local v = redis.call('GET', KEYS[1]) or '0' "
                                    "return {v, redis.call('GET', ARGV[1] .. '@' .. v)}";
 
+/* The script's SHA1 once Redis has it (SCRIPT LOAD), so that a lookup
+ * sends 40 bytes instead of the script; "" until then, and again after a
+ * NOSCRIPT answer (Redis restarted and forgot it). */
+static char fetch_sha[41];
+
+static redisReply *run_fetch(redisContext *redis, const char *version_key, const char *key)
+{
+    if (!fetch_sha[0]) {
+        redisReply *loaded = redisCommand(redis, "SCRIPT LOAD %s", FETCH_SCRIPT);
+        if (loaded && loaded->type == REDIS_REPLY_STRING && loaded->len == 40)
+            memcpy(fetch_sha, loaded->str, 41);
+        if (loaded)
+            freeReplyObject(loaded);
+    }
+    if (fetch_sha[0]) {
+        redisReply *r = redisCommand(redis, "EVALSHA %s 1 %s %s", fetch_sha, version_key, key);
+        if (!r || r->type != REDIS_REPLY_ERROR || strncmp(r->str, "NOSCRIPT", 8) != 0)
+            return r;
+        freeReplyObject(r);
+        fetch_sha[0] = '\0';
+    }
+    return redisCommand(redis, "EVAL %s 1 %s %s", FETCH_SCRIPT, version_key, key);
+}
+
 int cache_fetch(job_ctx_t *ctx, const char *version_key, const char *key, cache_slot_t *slot)
 {
     slot->key[0] = '\0';
     redisContext *redis = job_redis(ctx);
     if (!redis)
         return 0;
-    redisReply *r = redisCommand(redis, "EVAL %s 1 %s %s", FETCH_SCRIPT, version_key, key);
+    redisReply *r = run_fetch(redis, version_key, key);
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
         r->element[0]->type != REDIS_REPLY_STRING) {
         if (r)
