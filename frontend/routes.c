@@ -12,6 +12,7 @@
 /* clang-format off */
 #define ACC "accounts"
 #define CAT "catalog"
+#define ORD "orders"
 #define TS (ROUTE_SYNC | ROUTE_TRANSIENT)
 static const route_t routes[] = {
     /* method  pattern                          kind               service  job type          auth           permission     wait  flags */
@@ -103,6 +104,13 @@ static const route_t routes[] = {
     {"POST",   "/api/listings/:id/boost",       ROUTE_JOB,         CAT,     "listing.boost",  AUTH_USER,     "self",        0,    0},
     {"GET",    "/api/boost-plans",              ROUTE_JOB,         CAT,     "boost_plan.list", AUTH_NONE,    NULL,          0,    ROUTE_SYNC},
     {"POST",   "/api/admin/listings/expire",    ROUTE_JOB,         CAT,     "listing.expire", AUTH_USER,     "catalog.manage", 0, 0},
+    /* Orders: the caller's cart. */
+    {"GET",    "/api/cart",                     ROUTE_JOB,         ORD,     "cart.get",       AUTH_USER,     "self",        0,    ROUTE_SYNC},
+    {"DELETE", "/api/cart",                     ROUTE_JOB,         ORD,     "cart.clear",     AUTH_USER,     "self",        0,    0},
+    {"POST",   "/api/cart/items",               ROUTE_JOB,         ORD,     "cart.add_item",  AUTH_USER,     "self",        0,    0},
+    {"PUT",    "/api/cart/items/:id",           ROUTE_JOB,         ORD,     "cart.update_item", AUTH_USER,   "self",        0,    0},
+    {"DELETE", "/api/cart/items/:id",           ROUTE_JOB,         ORD,     "cart.remove_item", AUTH_USER,   "self",        0,    0},
+    {"POST",   "/api/cart/validate",            ROUTE_JOB,         ORD,     "cart.validate",  AUTH_USER,     "self",        0,    ROUTE_SYNC | ROUTE_TRANSIENT},
     /* Test mode only: drive the runtime's hard cases through every pool. */
     {"GET",    "/api/_test/:pool/:type",        ROUTE_JOB,         ":pool", "test.:type",     AUTH_OPTIONAL, NULL,          0,    ROUTE_SYNC | ROUTE_TEST_ONLY},
     {"POST",   "/api/_test/:pool/:type",        ROUTE_JOB,         ":pool", "test.:type",     AUTH_OPTIONAL, NULL,          0,    ROUTE_TEST_ONLY},

@@ -1,0 +1,14 @@
+/*
+ * orders - the pool's job table (see orders.h).
+ */
+#include "orders.h"
+
+const job_handler_t orders_jobs[] = {
+    {"cart.get", cart_get, JOB_TX},
+    {"cart.add_item", cart_add_item, JOB_TX},
+    {"cart.update_item", cart_update_item, JOB_TX},
+    {"cart.remove_item", cart_remove_item, JOB_TX},
+    {"cart.clear", cart_clear, JOB_TX},
+    {"cart.validate", cart_validate, JOB_TX},
+    {NULL, NULL, 0},
+};
