@@ -111,6 +111,13 @@ static const route_t routes[] = {
     {"PUT",    "/api/cart/items/:id",           ROUTE_JOB,         ORD,     "cart.update_item", AUTH_USER,   "self",        0,    0},
     {"DELETE", "/api/cart/items/:id",           ROUTE_JOB,         ORD,     "cart.remove_item", AUTH_USER,   "self",        0,    0},
     {"POST",   "/api/cart/validate",            ROUTE_JOB,         ORD,     "cart.validate",  AUTH_USER,     "self",        0,    ROUTE_SYNC | ROUTE_TRANSIENT},
+    /* Orders: checkout and the order workflow; /stats before /:id. */
+    {"POST",   "/api/orders",                   ROUTE_JOB,         ORD,     "order.create",   AUTH_USER,     "self",        0,    0},
+    {"GET",    "/api/orders",                   ROUTE_JOB,         ORD,     "order.list",     AUTH_USER,     "self",        0,    ROUTE_SYNC},
+    {"GET",    "/api/orders/stats",             ROUTE_JOB,         ORD,     "order.stats",    AUTH_USER,     "orders.manage", 0,  ROUTE_SYNC},
+    {"GET",    "/api/orders/:id",               ROUTE_JOB,         ORD,     "order.get",      AUTH_USER,     "self",        0,    ROUTE_SYNC},
+    {"PUT",    "/api/orders/:id/status",        ROUTE_JOB,         ORD,     "order.set_status", AUTH_USER,   "orders.manage", 0,  0},
+    {"POST",   "/api/orders/:id/cancel",        ROUTE_JOB,         ORD,     "order.cancel",   AUTH_USER,     "self",        0,    0},
     /* Test mode only: drive the runtime's hard cases through every pool. */
     {"GET",    "/api/_test/:pool/:type",        ROUTE_JOB,         ":pool", "test.:type",     AUTH_OPTIONAL, NULL,          0,    ROUTE_SYNC | ROUTE_TEST_ONLY},
     {"POST",   "/api/_test/:pool/:type",        ROUTE_JOB,         ":pool", "test.:type",     AUTH_OPTIONAL, NULL,          0,    ROUTE_TEST_ONLY},

@@ -35,7 +35,9 @@ DECLARE
     p products%ROWTYPE;
     next integer;
 BEGIN
-    SELECT * INTO p FROM products WHERE id = product AND deleted_at IS NULL FOR UPDATE;
+    -- NO KEY UPDATE: orders insert items that reference the product (KEY
+    -- SHARE) in the same transactions; a plain FOR UPDATE would deadlock them.
+    SELECT * INTO p FROM products WHERE id = product AND deleted_at IS NULL FOR NO KEY UPDATE;
     IF NOT FOUND THEN
         RETURN;
     END IF;

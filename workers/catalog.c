@@ -79,8 +79,9 @@ static int owner_check(job_ctx_t *ctx, PGresult *res, const char *code, const ch
 int catalog_own_store(job_ctx_t *ctx, const char *store_id)
 {
     const char *params[] = {store_id};
-    PGresult *res = PQexecParams(ctx->db, "SELECT owner_id FROM stores WHERE id = $1 FOR UPDATE", 1,
-                                 NULL, params, NULL, NULL, 0);
+    PGresult *res =
+        PQexecParams(ctx->db, "SELECT owner_id FROM stores WHERE id = $1 FOR NO KEY UPDATE", 1,
+                     NULL, params, NULL, NULL, 0);
     return owner_check(ctx, res, STORE_NOT_FOUND);
 }
 
@@ -90,7 +91,7 @@ int catalog_own_product(job_ctx_t *ctx, const char *product_id, char *store_id)
     PGresult *res = PQexecParams(ctx->db,
                                  "SELECT s.owner_id, p.store_id FROM products p "
                                  "JOIN stores s ON s.id = p.store_id "
-                                 "WHERE p.id = $1 AND p.deleted_at IS NULL FOR UPDATE OF p",
+                                 "WHERE p.id = $1 AND p.deleted_at IS NULL FOR NO KEY UPDATE OF p",
                                  1, NULL, params, NULL, NULL, 0);
     if (store_id && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
         snprintf(store_id, 37, "%s", PQgetvalue(res, 0, 1));

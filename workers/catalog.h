@@ -27,6 +27,22 @@ int catalog_own_store(job_ctx_t *ctx, const char *store_id);
  * be NULL) receives the product's store. The product row is locked. */
 int catalog_own_product(job_ctx_t *ctx, const char *product_id, char *store_id);
 
+/* What one stock change did. */
+typedef struct {
+    int ok;
+    int64_t before, after, threshold;
+    char store[37], owner[37];
+} stock_change_t;
+
+/* Changes a live product's stock by delta, or to set when has_set, inside
+ * the job's transaction: row lock, history row (reason, the caller as
+ * actor), the stock events, back-in-stock requests settled on a restock,
+ * the cache told after commit. Returns 0, or the status answered: 404
+ * PRODUCT_NOT_FOUND, 409 INSUFFICIENT_STOCK (details product_id,
+ * available), 503. Other pools (orders) reserve and release stock with it. */
+int stock_change(job_ctx_t *ctx, const char *product, int64_t delta, int has_set, int64_t set,
+                 const char *reason, stock_change_t *c);
+
 int category_list(job_ctx_t *ctx);
 int category_tree(job_ctx_t *ctx);
 int category_get(job_ctx_t *ctx);

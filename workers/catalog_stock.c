@@ -25,12 +25,6 @@
 #define BULK_MAX    500
 #define REASON_SIZE (200 * 4 + 1)
 
-typedef struct {
-    int ok;
-    int64_t before, after, threshold;
-    char store[37], owner[37];
-} stock_change_t;
-
 static int went_out(const stock_change_t *c)
 {
     return c->before > 0 && c->after == 0;
@@ -103,10 +97,8 @@ static int settle_requests(job_ctx_t *ctx, const char *product)
     return rc;
 }
 
-/* Applies one change (delta, or set when has_set) and its events. Returns
- * 0, or the status to answer: 404, 409 INSUFFICIENT_STOCK, 503. */
-static int change_stock(job_ctx_t *ctx, const char *product, int64_t delta, int has_set,
-                        int64_t set, const char *reason, stock_change_t *c)
+int stock_change(job_ctx_t *ctx, const char *product, int64_t delta, int has_set, int64_t set,
+                 const char *reason, stock_change_t *c)
 {
     char d[24], s[24];
     snprintf(d, sizeof d, "%lld", (long long)delta);
@@ -232,7 +224,7 @@ int stock_adjust(job_ctx_t *ctx)
         (rc = catalog_own_product(ctx, r.product, NULL)))
         return rc;
     stock_change_t c;
-    if ((rc = change_stock(ctx, r.product, r.delta, r.has_set == IN_PRESENT, r.set, r.reason, &c)))
+    if ((rc = stock_change(ctx, r.product, r.delta, r.has_set == IN_PRESENT, r.set, r.reason, &c)))
         return rc;
     pack_change(&ctx->body, r.product, &c, r.reason);
     return 200;
@@ -278,7 +270,7 @@ int stock_bulk_update(job_ctx_t *ctx)
     /* All or nothing: the first refusal fails the job, which rolls back
      * every change made before it. */
     for (uint32_t i = 0; i < n && !rc; i++)
-        rc = change_stock(ctx, reqs[i].product, reqs[i].delta, reqs[i].has_set == IN_PRESENT,
+        rc = stock_change(ctx, reqs[i].product, reqs[i].delta, reqs[i].has_set == IN_PRESENT,
                           reqs[i].set, reqs[i].reason, &changes[reqs[i].index]);
     if (!rc) {
         /* Answered in the order of the request. */

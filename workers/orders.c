@@ -10,5 +10,11 @@ const job_handler_t orders_jobs[] = {
     {"cart.remove_item", cart_remove_item, JOB_TX},
     {"cart.clear", cart_clear, JOB_TX},
     {"cart.validate", cart_validate, JOB_TX},
+    {"order.create", order_create, JOB_TX},
+    {"order.list", order_list, 0},
+    {"order.stats", order_stats, 0},
+    {"order.get", order_get, 0},
+    {"order.set_status", order_set_status, JOB_TX},
+    {"order.cancel", order_cancel, JOB_TX},
     {NULL, NULL, 0},
 };

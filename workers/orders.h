@@ -17,4 +17,19 @@ int cart_remove_item(job_ctx_t *ctx);
 int cart_clear(job_ctx_t *ctx);
 int cart_validate(job_ctx_t *ctx);
 
+/* The cart's validation as JSON {"valid", "problems", "cart"} appended to
+ * json; address (may be NULL) must be the caller's (else 404
+ * ADDRESS_NOT_FOUND). Returns 0 or the status answered. */
+int cart_problems(job_ctx_t *ctx, const char *address, buf_t *json);
+
+/* Opens (and locks) the caller's cart, emptying it when idle too long. */
+int cart_open(job_ctx_t *ctx);
+
+int order_create(job_ctx_t *ctx);
+int order_list(job_ctx_t *ctx);
+int order_stats(job_ctx_t *ctx);
+int order_get(job_ctx_t *ctx);
+int order_set_status(job_ctx_t *ctx);
+int order_cancel(job_ctx_t *ctx);
+
 #endif

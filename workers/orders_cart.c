@@ -26,7 +26,7 @@
 /* Empties the caller's cart when it has been idle too long, and makes sure
  * it exists, locked for the rest of the job (two changes to one cart queue
  * instead of racing on its lines). */
-static int open_cart(job_ctx_t *ctx)
+int cart_open(job_ctx_t *ctx)
 {
     const char *params[] = {ctx->job->user_id, CART_IDLE_DAYS};
     int rc = answer_exec(ctx,
@@ -72,7 +72,7 @@ static int answer_cart(job_ctx_t *ctx, int ok_status)
 
 int cart_get(job_ctx_t *ctx)
 {
-    int rc = open_cart(ctx);
+    int rc = cart_open(ctx);
     return rc ? rc : answer_cart(ctx, 200);
 }
 
@@ -130,7 +130,7 @@ int cart_add_item(job_ctx_t *ctx)
         (rc =
              input_str(ctx, body, "variant", IN_OPTIONAL, 1, 100, variant, sizeof variant, NULL)) ||
         (rc = input_int(ctx, body, "quantity", IN_REQUIRED, 1, QUANTITY_MAX, &quantity, NULL)) ||
-        (rc = open_cart(ctx)) || (rc = check_product(ctx, product, variant, price, &stock)))
+        (rc = cart_open(ctx)) || (rc = check_product(ctx, product, variant, price, &stock)))
         return rc;
     char qty[24];
     snprintf(qty, sizeof qty, "%lld", (long long)quantity);
@@ -192,7 +192,7 @@ int cart_update_item(job_ctx_t *ctx)
     int rc;
     if ((rc = input_body(ctx, &body)) ||
         (rc = input_int(ctx, body, "quantity", IN_REQUIRED, 1, QUANTITY_MAX, &quantity, NULL)) ||
-        (rc = open_cart(ctx)) || (rc = own_line(ctx, id, product)))
+        (rc = cart_open(ctx)) || (rc = own_line(ctx, id, product)))
         return rc;
     const char *pid[] = {product};
     PGresult *res = PQexecParams(ctx->db, "SELECT stock FROM products WHERE id = $1", 1, NULL, pid,
@@ -225,7 +225,7 @@ int cart_remove_item(job_ctx_t *ctx)
 {
     char id[37], product[37];
     int rc;
-    if ((rc = open_cart(ctx)) || (rc = own_line(ctx, id, product)))
+    if ((rc = cart_open(ctx)) || (rc = own_line(ctx, id, product)))
         return rc;
     const char *params[] = {id};
     if ((rc = answer_exec(ctx, "DELETE FROM cart_items WHERE id = $1", 1, params)) ||
@@ -236,7 +236,7 @@ int cart_remove_item(job_ctx_t *ctx)
 
 int cart_clear(job_ctx_t *ctx)
 {
-    int rc = open_cart(ctx);
+    int rc = cart_open(ctx);
     if (rc)
         return rc;
     const char *params[] = {ctx->job->user_id};
@@ -291,17 +291,9 @@ int cart_clear(job_ctx_t *ctx)
     "    ORDER BY p.blocking DESC, p.code, p.item_id, p.store_id) FROM problems p), '[]'), "       \
     "  'cart', mandi_cart_json($1::uuid, $3::bigint, $4::bigint))::text"
 
-int cart_validate(job_ctx_t *ctx)
+int cart_problems(job_ctx_t *ctx, const char *address, buf_t *json)
 {
-    const msgpack_object *body = job_body(ctx->job);
-    char address[37] = "";
-    int found = IN_ABSENT, rc;
-    if (body && body->type == MSGPACK_OBJECT_MAP &&
-        (rc = input_uuid(ctx, body, "address_id", IN_OPTIONAL, address, &found)))
-        return rc;
-    if ((rc = open_cart(ctx)))
-        return rc;
-    if (found == IN_PRESENT) {
+    if (address) {
         const char *params[] = {address, ctx->job->user_id};
         PGresult *res =
             PQexecParams(ctx->db, "SELECT 1 FROM addresses WHERE id = $1 AND user_id = $2", 2, NULL,
@@ -316,6 +308,29 @@ int cart_validate(job_ctx_t *ctx)
     char fee[24], free_from[24];
     snprintf(fee, sizeof fee, "%ld", config_get_long("MANDI_DELIVERY_FEE_PAISE"));
     snprintf(free_from, sizeof free_from, "%ld", config_get_long("MANDI_FREE_DELIVERY_PAISE"));
-    const char *params[] = {ctx->job->user_id, address[0] ? address : NULL, fee, free_from};
-    return answer_json(ctx, 200, PROBLEMS_SQL, 4, params, ITEM_NOT_FOUND);
+    const char *params[] = {ctx->job->user_id, address, fee, free_from};
+    PGresult *res = PQexecParams(ctx->db, PROBLEMS_SQL, 4, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+        return answer_db_failed(ctx, res);
+    buf_append(json, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+    PQclear(res);
+    return 0;
+}
+
+int cart_validate(job_ctx_t *ctx)
+{
+    const msgpack_object *body = job_body(ctx->job);
+    char address[37] = "";
+    int found = IN_ABSENT, rc;
+    if (body && body->type == MSGPACK_OBJECT_MAP &&
+        (rc = input_uuid(ctx, body, "address_id", IN_OPTIONAL, address, &found)))
+        return rc;
+    if ((rc = cart_open(ctx)))
+        return rc;
+    buf_t json = BUF_INIT;
+    rc = cart_problems(ctx, found == IN_PRESENT ? address : NULL, &json);
+    if (!rc)
+        rc = answer_pack_json(ctx, json.data, json.len);
+    buf_free(&json);
+    return rc ? rc : 200;
 }

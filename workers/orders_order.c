@@ -1,0 +1,475 @@
+/*
+ * orders_order - checkout, the order state machine, cancellation, reads.
+ *
+ * Checkout turns the caller's cart into one order per store, in one
+ * transaction with everything it touches: the cart is validated, the
+ * orders and their items (name, SKU and price copied) are written, the
+ * stock is reserved through the catalog's stock_change (row locks, history,
+ * stock events), the cart is emptied and order.created is recorded in the
+ * outbox. A refusal anywhere rolls all of it back. The front's
+ * Idempotency-Key makes a retried checkout answer the first one's orders.
+ *
+ * Status changes follow one table (transitions[]); each is recorded with
+ * its actor and published as order.status_changed. Cancelling releases the
+ * reserved stock. Who may act on an order: its owner (reads, early
+ * cancellation) and staff within their reach: an admin, the merchant of its
+ * store, a LOCATION_ADMIN of its zone; anyone else gets 404.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "catalog.h"
+#include "codec.h"
+#include "config.h"
+#include "input.h"
+#include "mp.h"
+#include "orders.h"
+#include "roles.h"
+
+#define ORDER_NOT_FOUND "ORDER_NOT_FOUND", "the order does not exist"
+
+/* ---- the state machine --------------------------------------------------- */
+
+typedef struct {
+    const char *from;
+    const char *to;
+    int owner_may; /* the customer may take this step (cancelling early) */
+} transition_t;
+
+/* clang-format off */
+static const transition_t transitions[] = {
+    {"PENDING",    "CONFIRMED",  0},
+    {"PENDING",    "CANCELLED",  1},
+    {"CONFIRMED",  "PROCESSING", 0},
+    {"CONFIRMED",  "CANCELLED",  1},
+    {"PROCESSING", "SHIPPED",    0},
+    {"PROCESSING", "CANCELLED",  0},
+    {"SHIPPED",    "DELIVERED",  0},
+};
+/* clang-format on */
+#define TRANSITION_COUNT (sizeof transitions / sizeof transitions[0])
+
+static const char *const statuses[] = {"PENDING",   "CONFIRMED", "PROCESSING", "SHIPPED",
+                                       "DELIVERED", "CANCELLED", NULL};
+
+static const transition_t *find_transition(const char *from, const char *to)
+{
+    for (size_t i = 0; i < TRANSITION_COUNT; i++)
+        if (strcmp(transitions[i].from, from) == 0 && strcmp(transitions[i].to, to) == 0)
+            return &transitions[i];
+    return NULL;
+}
+
+/* 409 naming the steps allowed from `from` (for this caller). */
+static int illegal_transition(job_ctx_t *ctx, const char *from, const char *to, int owner)
+{
+    job_fail(ctx, 409, "INVALID_STATUS_TRANSITION", "an order cannot go from %s to %s", from, to);
+    buf_t details = BUF_INIT;
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &details, buf_msgpack_write);
+    uint32_t n = 0;
+    for (size_t i = 0; i < TRANSITION_COUNT; i++)
+        n += strcmp(transitions[i].from, from) == 0 && (!owner || transitions[i].owner_may);
+    msgpack_pack_map(&pk, 3);
+    mp_kv_str(&pk, "from", from);
+    mp_kv_str(&pk, "to", to);
+    mp_pack_cstr(&pk, "allowed");
+    msgpack_pack_array(&pk, n);
+    for (size_t i = 0; i < TRANSITION_COUNT; i++)
+        if (strcmp(transitions[i].from, from) == 0 && (!owner || transitions[i].owner_may))
+            mp_pack_cstr(&pk, transitions[i].to);
+    job_fail_details(ctx, details.data, details.len);
+    buf_free(&details);
+    return 409;
+}
+
+/* ---- reach --------------------------------------------------------------- */
+
+/* Statements about orders o take $1 caller, $2 role, $3 zones; STAFF_REACH
+ * is true when the caller may manage o. */
+#define STAFF_REACH                                                                                \
+    "($2 IN ('ADMIN', 'SUPER_ADMIN') OR ($2 = 'MERCHANT' AND EXISTS (SELECT 1 FROM stores s "      \
+    "  WHERE s.id = o.store_id AND s.owner_id = $1::uuid)) "                                       \
+    "  OR ($2 = 'LOCATION_ADMIN' AND o.zone = ANY (string_to_array($3, ','))))"
+
+enum { REACH_NONE, REACH_OWNER, REACH_STAFF };
+
+typedef struct {
+    char id[37], number[32], status[16], store[37];
+    int reach;
+} order_row_t;
+
+/* Locks order id and says how the caller reaches it; REACH_NONE is
+ * answered 404 (job_fail called, its status returned). */
+static int lock_order(job_ctx_t *ctx, const char *id, order_row_t *o)
+{
+    const char *params[] = {ctx->job->user_id, ctx->job->role, ctx->job->zones, id};
+    PGresult *res = PQexecParams(ctx->db,
+                                 "SELECT o.number, o.status, o.store_id, " STAFF_REACH ", "
+                                 "o.user_id = $1::uuid FROM orders o WHERE o.id = $4::uuid "
+                                 "FOR UPDATE OF o",
+                                 4, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        return answer_db_failed(ctx, res);
+    o->reach = REACH_NONE;
+    if (PQntuples(res) == 1) {
+        snprintf(o->id, sizeof o->id, "%s", id);
+        snprintf(o->number, sizeof o->number, "%s", PQgetvalue(res, 0, 0));
+        snprintf(o->status, sizeof o->status, "%s", PQgetvalue(res, 0, 1));
+        snprintf(o->store, sizeof o->store, "%s", PQgetvalue(res, 0, 2));
+        o->reach = PQgetvalue(res, 0, 3)[0] == 't'   ? REACH_STAFF
+                   : PQgetvalue(res, 0, 4)[0] == 't' ? REACH_OWNER
+                                                     : REACH_NONE;
+    }
+    PQclear(res);
+    return o->reach == REACH_NONE ? job_fail(ctx, 404, ORDER_NOT_FOUND) : 0;
+}
+
+/* Records the event topic with the order's JSON as its body. */
+static int order_event(job_ctx_t *ctx, const char *topic, const char *id, const char *extra)
+{
+    const char *params[] = {id, extra};
+    PGresult *res = PQexecParams(ctx->db,
+                                 "SELECT (mandi_order_json(o) - 'items' - 'address' || "
+                                 "coalesce($2::jsonb, '{}'))::text FROM orders o WHERE o.id = $1",
+                                 2, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+        return answer_db_failed(ctx, res);
+    int rc = job_event_json(ctx, topic, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+    PQclear(res);
+    return rc < 0 ? job_fail(ctx, 503, "DB_UNAVAILABLE", "the order event could not be recorded")
+                  : 0;
+}
+
+/* Gives back the stock an order reserved (not to products deleted since). */
+static int release_stock(job_ctx_t *ctx, const order_row_t *o)
+{
+    const char *params[] = {o->id};
+    PGresult *res = PQexecParams(ctx->db,
+                                 "SELECT i.product_id, i.quantity FROM order_items i "
+                                 "JOIN products p ON p.id = i.product_id "
+                                 "WHERE i.order_id = $1 AND p.deleted_at IS NULL "
+                                 "ORDER BY i.product_id, i.id",
+                                 1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        return answer_db_failed(ctx, res);
+    char reason[64];
+    snprintf(reason, sizeof reason, "order %s cancelled", o->number);
+    int rc = 0;
+    for (int i = 0; i < PQntuples(res) && !rc; i++) {
+        stock_change_t c;
+        rc = stock_change(ctx, PQgetvalue(res, i, 0), atoll(PQgetvalue(res, i, 1)), 0, 0, reason,
+                          &c);
+    }
+    PQclear(res);
+    return rc;
+}
+
+/* Moves a locked order to `to`, with the history row, the stock released
+ * on cancellation, and the event. */
+static int move_order(job_ctx_t *ctx, const order_row_t *o, const char *to, const char *note)
+{
+    const transition_t *t = find_transition(o->status, to);
+    if (!t || (o->reach == REACH_OWNER && !t->owner_may))
+        return illegal_transition(ctx, o->status, to, o->reach == REACH_OWNER);
+    int cancelling = strcmp(to, "CANCELLED") == 0;
+    const char *params[] = {
+        o->id, to, ctx->job->user_id, ctx->job->role, note, cancelling ? note : NULL, o->status};
+    int rc = answer_exec(ctx,
+                         "WITH u AS (UPDATE orders SET status = $2, updated_at = now(), "
+                         "  cancel_reason = coalesce($6, cancel_reason) WHERE id = $1::uuid "
+                         "  RETURNING id) "
+                         "INSERT INTO order_status_history (order_id, from_status, to_status, "
+                         "actor_id, actor_role, note) SELECT id, $7, $2, $3::uuid, $4, $5 FROM u",
+                         7, params);
+    if (rc || (cancelling && (rc = release_stock(ctx, o))))
+        return rc;
+    char extra[64];
+    snprintf(extra, sizeof extra, "{\"from\": \"%s\"}", o->status);
+    if ((rc = order_event(ctx, "order.status_changed", o->id, extra)))
+        return rc;
+    const char *id[] = {o->id};
+    return answer_json(ctx, 200,
+                       "SELECT (mandi_order_json(o) || jsonb_build_object('history', "
+                       "mandi_order_history_json(o.id)))::text FROM orders o WHERE o.id = $1",
+                       1, id, ORDER_NOT_FOUND);
+}
+
+int order_set_status(job_ctx_t *ctx)
+{
+    const msgpack_object *body;
+    char id[37], to[16], note[501 * 4];
+    order_row_t o;
+    int rc;
+    if ((rc = input_uuid(ctx, input_params(ctx), "id", IN_REQUIRED, id, NULL)) ||
+        (rc = input_body(ctx, &body)) ||
+        (rc = input_choice(ctx, body, "status", IN_REQUIRED, statuses, to, sizeof to, NULL)) ||
+        (rc = input_text(ctx, body, "note", IN_OPTIONAL, 1, 500, note, sizeof note, NULL)) ||
+        (rc = lock_order(ctx, id, &o)))
+        return rc;
+    if (o.reach != REACH_STAFF) /* a customer's own order, but not theirs to move */
+        return job_fail(ctx, 404, ORDER_NOT_FOUND);
+    return move_order(ctx, &o, to, note[0] ? note : NULL);
+}
+
+int order_cancel(job_ctx_t *ctx)
+{
+    const msgpack_object *body;
+    char id[37], reason[501 * 4];
+    order_row_t o;
+    int rc;
+    if ((rc = input_uuid(ctx, input_params(ctx), "id", IN_REQUIRED, id, NULL)) ||
+        (rc = input_body(ctx, &body)) ||
+        (rc = input_text(ctx, body, "reason", IN_REQUIRED, 1, 500, reason, sizeof reason, NULL)) ||
+        (rc = lock_order(ctx, id, &o)))
+        return rc;
+    return move_order(ctx, &o, "CANCELLED", reason);
+}
+
+/* ---- checkout ------------------------------------------------------------ */
+
+static const char *const methods[] = {"wallet", "razorpay", "cod", NULL};
+
+/* Runs the cart's validation (orders_cart.c); a blocking problem refuses
+ * the checkout with 409 CART_INVALID and the problems as details. */
+static int check_cart(job_ctx_t *ctx, const char *address)
+{
+    buf_t json = BUF_INIT;
+    int rc = cart_problems(ctx, address, &json);
+    if (rc)
+        return rc;
+    buf_t packed = BUF_INIT;
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    if (codec_json_to_msgpack(json.data, json.len, &packed, NULL) < 0 ||
+        msgpack_unpack_next(&u, packed.data, packed.len, NULL) != MSGPACK_UNPACK_SUCCESS) {
+        rc = job_fail(ctx, 500, "INTERNAL", "the cart's validation could not be read");
+    } else {
+        const msgpack_object *valid = mp_get(&u.data, "valid");
+        if (!valid || valid->type != MSGPACK_OBJECT_BOOLEAN || !valid->via.boolean) {
+            rc = job_fail(ctx, 409, "CART_INVALID",
+                          "the cart cannot be ordered as it is; see details.problems");
+            buf_t details = BUF_INIT;
+            msgpack_packer pk;
+            msgpack_packer_init(&pk, &details, buf_msgpack_write);
+            msgpack_pack_map(&pk, 1);
+            mp_pack_cstr(&pk, "problems");
+            const msgpack_object *problems = mp_get(&u.data, "problems");
+            if (problems)
+                msgpack_pack_object(&pk, *problems);
+            else
+                msgpack_pack_nil(&pk);
+            job_fail_details(ctx, details.data, details.len);
+            buf_free(&details);
+        }
+    }
+    msgpack_unpacked_destroy(&u);
+    buf_free(&packed);
+    buf_free(&json);
+    return rc;
+}
+
+/* Reserves the stock of every item of the checkout, in product order (the
+ * same lock order for every checkout, so two cannot deadlock). */
+static int reserve_stock(job_ctx_t *ctx, const char *checkout)
+{
+    const char *params[] = {checkout};
+    PGresult *res = PQexecParams(ctx->db,
+                                 "SELECT i.product_id, i.quantity, o.number FROM order_items i "
+                                 "JOIN orders o ON o.id = i.order_id WHERE o.checkout_id = $1 "
+                                 "ORDER BY i.product_id, i.id",
+                                 1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        return answer_db_failed(ctx, res);
+    int rc = 0;
+    for (int i = 0; i < PQntuples(res) && !rc; i++) {
+        char reason[64];
+        snprintf(reason, sizeof reason, "order %s", PQgetvalue(res, i, 2));
+        stock_change_t c;
+        rc = stock_change(ctx, PQgetvalue(res, i, 0), -atoll(PQgetvalue(res, i, 1)), 0, 0, reason,
+                          &c);
+    }
+    PQclear(res);
+    return rc;
+}
+
+int order_create(job_ctx_t *ctx)
+{
+    const msgpack_object *body;
+    char address[37], method[16], code[65], notes[501 * 4];
+    int has_code, rc;
+    if ((rc = input_body(ctx, &body)) ||
+        (rc = input_uuid(ctx, body, "address_id", IN_REQUIRED, address, NULL)) ||
+        (rc = input_choice(ctx, body, "payment_method", IN_REQUIRED, methods, method, sizeof method,
+                           NULL)) ||
+        (rc = input_str(ctx, body, "promotion_code", IN_OPTIONAL, 1, 64, code, sizeof code,
+                        &has_code)) ||
+        (rc = input_text(ctx, body, "notes", IN_OPTIONAL, 1, 500, notes, sizeof notes, NULL)))
+        return rc;
+    /* The payments pool is not built yet: only cash on delivery can be
+     * taken, and saying so is the true answer. */
+    if (strcmp(method, "cod") != 0)
+        return job_fail(ctx, 422, "PAYMENT_METHOD_UNAVAILABLE",
+                        "payment_method %s is not available yet; use cod", method);
+    if (has_code == IN_PRESENT)
+        return job_fail(ctx, 422, "PROMOTION_NOT_FOUND", "no promotion has the code %s", code);
+    /* The cart row's lock queues two checkouts of one user. */
+    if ((rc = cart_open(ctx)) || (rc = check_cart(ctx, address)))
+        return rc;
+
+    char fee[24], free_from[24];
+    snprintf(fee, sizeof fee, "%ld", config_get_long("MANDI_DELIVERY_FEE_PAISE"));
+    snprintf(free_from, sizeof free_from, "%ld", config_get_long("MANDI_FREE_DELIVERY_PAISE"));
+    /* The checkout id is the job's: a redelivered job (already answered
+     * from its record) never gets here twice. */
+    const char *params[] = {ctx->job->user_id,       ctx->job->id, method,    address,
+                            notes[0] ? notes : NULL, fee,          free_from, ctx->job->role};
+    PGresult *res = PQexecParams(
+        ctx->db,
+        "WITH lines AS (SELECT ci.product_id, ci.variant, ci.quantity, p.name, p.sku, "
+        "  p.selling_price_paise AS price, p.store_id, s.zone "
+        "  FROM cart_items ci JOIN products p ON p.id = ci.product_id "
+        "  JOIN stores s ON s.id = p.store_id WHERE ci.user_id = $1::uuid), "
+        "per_store AS (SELECT store_id, zone, sum(price * quantity) AS subtotal FROM lines "
+        "  GROUP BY store_id, zone), "
+        "made AS (INSERT INTO orders (checkout_id, user_id, store_id, zone, status, "
+        "  payment_method, address, notes, subtotal_paise, delivery_fee_paise, total_paise) "
+        "  SELECT $2::uuid, $1::uuid, ps.store_id, ps.zone, 'CONFIRMED', $3, "
+        "  (SELECT mandi_address_json(a) FROM addresses a WHERE a.id = $4::uuid), $5, "
+        "  ps.subtotal, f.fee, ps.subtotal + f.fee FROM per_store ps, "
+        "  LATERAL (SELECT CASE WHEN ps.subtotal >= $7::bigint THEN 0 ELSE $6::bigint END "
+        "           AS fee) f "
+        "  RETURNING id, store_id), "
+        "items AS (INSERT INTO order_items (order_id, product_id, name, sku, variant, "
+        "  unit_price_paise, quantity, line_total_paise) "
+        "  SELECT m.id, l.product_id, l.name, l.sku, nullif(l.variant, ''), l.price, l.quantity, "
+        "  l.price * l.quantity FROM lines l JOIN made m ON m.store_id = l.store_id) "
+        "INSERT INTO order_status_history (order_id, from_status, to_status, actor_id, "
+        "  actor_role, note) SELECT id, NULL, 'CONFIRMED', $1::uuid, $8, "
+        "  'cash on delivery: confirmed at checkout' FROM made",
+        8, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        return answer_db_failed(ctx, res);
+    PQclear(res);
+    if ((rc = reserve_stock(ctx, ctx->job->id)))
+        return rc;
+    const char *owner[] = {ctx->job->user_id};
+    if ((rc = answer_exec(ctx, "DELETE FROM cart_items WHERE user_id = $1", 1, owner)))
+        return rc;
+    const char *checkout[] = {ctx->job->id};
+    res = PQexecParams(ctx->db, "SELECT id FROM orders WHERE checkout_id = $1 ORDER BY number", 1,
+                       NULL, checkout, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        return answer_db_failed(ctx, res);
+    for (int i = 0; i < PQntuples(res) && !rc; i++)
+        rc = order_event(ctx, "order.created", PQgetvalue(res, i, 0), NULL);
+    PQclear(res);
+    if (rc)
+        return rc;
+    return answer_json(ctx, 201,
+                       "SELECT jsonb_build_object('checkout_id', $1::uuid, 'orders', "
+                       "jsonb_agg(mandi_order_json(o) ORDER BY o.number))::text "
+                       "FROM orders o WHERE o.checkout_id = $1::uuid",
+                       1, checkout, ORDER_NOT_FOUND);
+}
+
+/* ---- reads --------------------------------------------------------------- */
+
+int order_get(job_ctx_t *ctx)
+{
+    char id[37];
+    int rc = input_uuid(ctx, input_params(ctx), "id", IN_REQUIRED, id, NULL);
+    if (rc)
+        return rc;
+    const char *params[] = {ctx->job->user_id, ctx->job->role, ctx->job->zones, id};
+    return answer_json(ctx, 200,
+                       "SELECT (mandi_order_json(o) || jsonb_build_object('history', "
+                       "mandi_order_history_json(o.id)))::text FROM orders o "
+                       "WHERE o.id = $4::uuid AND (o.user_id = $1::uuid OR " STAFF_REACH ")",
+                       4, params, ORDER_NOT_FOUND);
+}
+
+/* The caller's view of orders: a customer sees its own; staff the orders
+ * within reach, narrowed by the filters. */
+int order_list(job_ctx_t *ctx)
+{
+    const msgpack_object *query = input_query(ctx);
+    char status[16], zone[65], store[37], user[37], from[11], to[11];
+    answer_page_t page;
+    int rc;
+    if ((rc = input_choice(ctx, query, "status", IN_OPTIONAL, statuses, status, sizeof status,
+                           NULL)) ||
+        (rc = input_str(ctx, query, "zone", IN_OPTIONAL, 1, 64, zone, sizeof zone, NULL)) ||
+        (rc = input_uuid(ctx, query, "store", IN_OPTIONAL, store, NULL)) ||
+        (rc = input_uuid(ctx, query, "user", IN_OPTIONAL, user, NULL)) ||
+        (rc = input_date(ctx, query, "from", IN_OPTIONAL, 0, from, NULL)) ||
+        (rc = input_date(ctx, query, "to", IN_OPTIONAL, 0, to, NULL)) ||
+        (rc = answer_read_page(ctx, &page)))
+        return rc;
+    int staff = permission_allows("orders.manage", ctx->job->role);
+    const char *params[] = {ctx->job->user_id,
+                            ctx->job->role,
+                            ctx->job->zones,
+                            staff ? "true" : "false",
+                            status[0] ? status : NULL,
+                            zone[0] ? zone : NULL,
+                            store[0] ? store : NULL,
+                            user[0] ? user : NULL,
+                            from[0] ? from : NULL,
+                            to[0] ? to : NULL,
+                            page.page,
+                            page.limit,
+                            page.offset};
+    return answer_json(
+        ctx, 200,
+        "WITH hits AS (SELECT o FROM orders o WHERE "
+        "  (CASE WHEN $4::boolean THEN " STAFF_REACH " ELSE o.user_id = $1::uuid END) "
+        "  AND ($5::text IS NULL OR o.status = $5) AND ($6::text IS NULL OR o.zone = $6) "
+        "  AND ($7::uuid IS NULL OR o.store_id = $7::uuid) "
+        "  AND ($8::uuid IS NULL OR o.user_id = $8::uuid) "
+        "  AND ($9::date IS NULL OR o.created_at >= ($9::date AT TIME ZONE 'Asia/Kolkata')) "
+        "  AND ($10::date IS NULL OR o.created_at < (($10::date + 1) AT TIME ZONE "
+        "      'Asia/Kolkata'))), "
+        "page AS (SELECT o FROM hits ORDER BY (o).created_at DESC, (o).id "
+        "  LIMIT $12::bigint OFFSET $13::bigint) "
+        "SELECT jsonb_build_object('items', (SELECT coalesce(jsonb_agg(mandi_order_json(o) "
+        "  ORDER BY (o).created_at DESC, (o).id), '[]') FROM page), "
+        "'pagination', mandi_pagination($11::bigint, $12::bigint, (SELECT count(*) FROM hits)))"
+        "::text",
+        13, params, ORDER_NOT_FOUND);
+}
+
+int order_stats(job_ctx_t *ctx)
+{
+    const msgpack_object *query = input_query(ctx);
+    char from[11], to[11];
+    int rc;
+    if ((rc = input_date(ctx, query, "from", IN_OPTIONAL, 0, from, NULL)) ||
+        (rc = input_date(ctx, query, "to", IN_OPTIONAL, 0, to, NULL)))
+        return rc;
+    const char *params[] = {ctx->job->user_id, ctx->job->role, ctx->job->zones,
+                            from[0] ? from : NULL, to[0] ? to : NULL};
+    /* Counts and revenue (cancelled orders bring none) by status and by
+     * day in India time, within the caller's reach. */
+    return answer_json(
+        ctx, 200,
+        "WITH o AS (SELECT o.*, (o.created_at AT TIME ZONE 'Asia/Kolkata')::date AS day "
+        "  FROM orders o WHERE " STAFF_REACH
+        "  AND ($4::date IS NULL OR o.created_at >= ($4::date AT TIME ZONE 'Asia/Kolkata')) "
+        "  AND ($5::date IS NULL OR o.created_at < (($5::date + 1) AT TIME ZONE "
+        "      'Asia/Kolkata'))) "
+        "SELECT jsonb_build_object("
+        "  'orders', (SELECT count(*) FROM o), "
+        "  'revenue_paise', (SELECT coalesce(sum(total_paise), 0) FROM o "
+        "    WHERE status <> 'CANCELLED'), "
+        "  'by_status', (SELECT coalesce(jsonb_object_agg(status, jsonb_build_object('orders', "
+        "    n, 'total_paise', t)), '{}') FROM (SELECT status, count(*) AS n, sum(total_paise) "
+        "    AS t FROM o GROUP BY status) s), "
+        "  'by_day', (SELECT coalesce(jsonb_agg(jsonb_build_object('day', day, 'orders', n, "
+        "    'revenue_paise', r) ORDER BY day), '[]') FROM (SELECT day, count(*) AS n, "
+        "    coalesce(sum(total_paise) FILTER (WHERE status <> 'CANCELLED'), 0) AS r "
+        "    FROM o GROUP BY day) d))::text",
+        5, params, ORDER_NOT_FOUND);
+}
