@@ -442,6 +442,32 @@ static int64_t model_bxgy(const promo_t *p, const cart_line_t *lines, size_t n,
     return d;
 }
 
+/* A bundle as the rule reads: sum each product's units, take its lowest price. */
+static int64_t model_bundle(const promo_t *p, const cart_line_t *lines, size_t n,
+                            const char *category)
+{
+    int64_t sets = -1, regular = 0;
+    for (size_t b = 0; b < p->n_bundle_items; b++) {
+        int64_t have = 0, lowest = INT64_MAX;
+        for (size_t i = 0; i < n; i++) {
+            if (strcmp(lines[i].product_id, p->bundle_items[b].product_id) != 0 ||
+                (category && strcmp(lines[i].category_id, category) != 0) || !lines[i].quantity)
+                continue;
+            have += lines[i].quantity;
+            if (lines[i].unit_price_paise < lowest)
+                lowest = lines[i].unit_price_paise;
+        }
+        int64_t k = have / p->bundle_items[b].qty;
+        if (sets < 0 || k < sets)
+            sets = k;
+        if (k > 0)
+            regular += lowest * p->bundle_items[b].qty;
+    }
+    if (sets <= 0 || regular <= p->bundle_price_paise)
+        return 0;
+    return sets * (regular - p->bundle_price_paise);
+}
+
 static void test_random(void)
 {
     static const char *cats[] = {"c0", "c1", "c2"};
@@ -497,6 +523,8 @@ static void test_random(void)
             want = p.amount_paise < eligible ? p.amount_paise : eligible;
         } else if (p.kind == PROMO_BUY_X_GET_Y) {
             want = model_bxgy(&p, cart, n, cat);
+        } else {
+            want = model_bundle(&p, cart, n, cat);
         }
         if (want >= 0 && d != want)
             ok = 0;
