@@ -43,6 +43,9 @@ typedef struct {
 int stock_change(job_ctx_t *ctx, const char *product, int64_t delta, int has_set, int64_t set,
                  const char *reason, stock_change_t *c);
 
+/* Answers 409 INSUFFICIENT_STOCK with details {product_id, available}. */
+int stock_insufficient(job_ctx_t *ctx, const char *product, int64_t available);
+
 int category_list(job_ctx_t *ctx);
 int category_tree(job_ctx_t *ctx);
 int category_get(job_ctx_t *ctx);

@@ -97,6 +97,20 @@ static int settle_requests(job_ctx_t *ctx, const char *product)
     return rc;
 }
 
+int stock_insufficient(job_ctx_t *ctx, const char *product, int64_t available)
+{
+    job_fail(ctx, 409, "INSUFFICIENT_STOCK", "only %lld in stock", (long long)available);
+    buf_t details = BUF_INIT;
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &details, buf_msgpack_write);
+    msgpack_pack_map(&pk, 2);
+    mp_kv_str(&pk, "product_id", product);
+    mp_kv_i64(&pk, "available", available);
+    job_fail_details(ctx, details.data, details.len);
+    buf_free(&details);
+    return 409;
+}
+
 int stock_change(job_ctx_t *ctx, const char *product, int64_t delta, int has_set, int64_t set,
                  const char *reason, stock_change_t *c)
 {
@@ -123,18 +137,8 @@ int stock_change(job_ctx_t *ctx, const char *product, int64_t delta, int has_set
     snprintf(c->store, sizeof c->store, "%s", PQgetvalue(res, 0, 4));
     snprintf(c->owner, sizeof c->owner, "%s", PQgetvalue(res, 0, 5));
     PQclear(res);
-    if (!c->ok) {
-        job_fail(ctx, 409, "INSUFFICIENT_STOCK", "only %lld in stock", (long long)c->before);
-        buf_t details = BUF_INIT;
-        msgpack_packer pk;
-        msgpack_packer_init(&pk, &details, buf_msgpack_write);
-        msgpack_pack_map(&pk, 2);
-        mp_kv_str(&pk, "product_id", product);
-        mp_kv_i64(&pk, "available", c->before);
-        job_fail_details(ctx, details.data, details.len);
-        buf_free(&details);
-        return 409;
-    }
+    if (!c->ok)
+        return stock_insufficient(ctx, product, c->before);
     for (size_t i = 0; i < sizeof stock_events / sizeof stock_events[0]; i++)
         if (stock_events[i].happened(c) &&
             stock_event(ctx, stock_events[i].topic, product, c, reason) < 0)

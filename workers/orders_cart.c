@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog.h"
 #include "config.h"
 #include "input.h"
 #include "mp.h"
@@ -105,20 +106,6 @@ static int check_product(job_ctx_t *ctx, const char *product, const char *varian
     return 0;
 }
 
-static int not_enough(job_ctx_t *ctx, const char *product, int64_t stock)
-{
-    job_fail(ctx, 409, "INSUFFICIENT_STOCK", "only %lld in stock", (long long)stock);
-    buf_t details = BUF_INIT;
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &details, buf_msgpack_write);
-    msgpack_pack_map(&pk, 2);
-    mp_kv_str(&pk, "product_id", product);
-    mp_kv_i64(&pk, "available", stock);
-    job_fail_details(ctx, details.data, details.len);
-    buf_free(&details);
-    return 409;
-}
-
 int cart_add_item(job_ctx_t *ctx)
 {
     const msgpack_object *body;
@@ -154,7 +141,7 @@ int cart_add_item(job_ctx_t *ctx)
     int64_t total = atoll(PQgetvalue(res, 0, 0)), lines = atoll(PQgetvalue(res, 0, 1));
     PQclear(res);
     if (total > stock)
-        return not_enough(ctx, product, stock);
+        return stock_insufficient(ctx, product, stock);
     if (lines > CART_LINES_MAX)
         return job_fail(ctx, 409, "CART_FULL", "a cart holds at most %d lines", CART_LINES_MAX);
     if ((rc = touch_cart(ctx)))
@@ -215,7 +202,7 @@ int cart_update_item(job_ctx_t *ctx)
     int64_t before = atoll(PQgetvalue(res, 0, 0));
     PQclear(res);
     if (quantity > before && quantity > stock)
-        return not_enough(ctx, product, stock);
+        return stock_insufficient(ctx, product, stock);
     if ((rc = touch_cart(ctx)))
         return rc;
     return answer_cart(ctx, 200);

@@ -219,6 +219,10 @@ class Orders(CatalogCase):
         self.assertError(self.c.get("/api/orders/stats", token=tok), 403, "FORBIDDEN")
         self.assertError(self.c.get("/api/orders?status=LOST", token=tok), 400,
                          "VALIDATION_ERROR", "status")
+        self.assertError(self.c.get("/api/orders/stats?from=2026-02-02&to=2026-02-01",
+                                    token=self.seller), 400, "VALIDATION_ERROR", "to")
+        self.assertError(self.c.get("/api/orders?from=2026-02-30", token=tok), 400,
+                         "VALIDATION_ERROR", "from")
 
     def test_concurrent_checkouts_never_oversell(self):
         p = self.product(self.seller, self.shop, self.cat, stock=5)
