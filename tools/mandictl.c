@@ -60,7 +60,7 @@ static const char usage_text[] =
     "              to SUPER_ADMIN. Prints the new user's id.\n"
     "\n"
     "seed          fills the database with a made-up catalog for development\n"
-    "              and benchmarks: MERCHANT users (phones +91 600xxxxxxx), a\n"
+    "              and benchmarks: MERCHANT users (phones from +916000000001 up), a\n"
     "              category tree (up to 25 roots, the rest their children;\n"
     "              slugs seed-...), stores in Indian cities and products (SKUs\n"
     "              SEED-...). Defaults: 100000 products, 500 categories,\n"

@@ -85,15 +85,16 @@ int catalog_own_store(job_ctx_t *ctx, const char *store_id)
     return owner_check(ctx, res, STORE_NOT_FOUND);
 }
 
-int catalog_own_product(job_ctx_t *ctx, const char *product_id, char *store_id)
+int catalog_own_product(job_ctx_t *ctx, const char *product_id, int lock)
 {
     const char *params[] = {product_id};
     PGresult *res = PQexecParams(ctx->db,
-                                 "SELECT s.owner_id, p.store_id FROM products p "
-                                 "JOIN stores s ON s.id = p.store_id "
-                                 "WHERE p.id = $1 AND p.deleted_at IS NULL FOR NO KEY UPDATE OF p",
+                                 lock ? "SELECT s.owner_id FROM products p "
+                                        "JOIN stores s ON s.id = p.store_id WHERE p.id = $1 "
+                                        "AND p.deleted_at IS NULL FOR NO KEY UPDATE OF p"
+                                      : "SELECT s.owner_id FROM products p "
+                                        "JOIN stores s ON s.id = p.store_id WHERE p.id = $1 "
+                                        "AND p.deleted_at IS NULL",
                                  1, NULL, params, NULL, NULL, 0);
-    if (store_id && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
-        snprintf(store_id, 37, "%s", PQgetvalue(res, 0, 1));
     return owner_check(ctx, res, PRODUCT_NOT_FOUND);
 }

@@ -23,9 +23,11 @@ int catalog_is_admin(const job_ctx_t *ctx);
  * STORE_NOT_FOUND / 403 NOT_STORE_OWNER (job_fail called). */
 int catalog_own_store(job_ctx_t *ctx, const char *store_id);
 
-/* The same for a live product, through its store; store_id (37 bytes, may
- * be NULL) receives the product's store. The product row is locked. */
-int catalog_own_product(job_ctx_t *ctx, const char *product_id, char *store_id);
+/* The same for a live product, through its store. Writers pass lock
+ * (CATALOG_LOCK) to hold the product's row for the rest of the job; reads
+ * (CATALOG_READ) take no lock, which would dirty the row for nothing. */
+enum { CATALOG_READ = 0, CATALOG_LOCK = 1 };
+int catalog_own_product(job_ctx_t *ctx, const char *product_id, int lock);
 
 /* What one stock change did. */
 typedef struct {

@@ -103,7 +103,7 @@ int notify_product_requests(job_ctx_t *ctx)
     answer_page_t page;
     int rc;
     if ((rc = read_product(ctx, product)) || (rc = answer_read_page(ctx, &page)) ||
-        (rc = catalog_own_product(ctx, product, NULL)))
+        (rc = catalog_own_product(ctx, product, CATALOG_READ)))
         return rc;
     const char *params[] = {product, page.page, page.limit, page.offset};
     return answer_json(

@@ -386,6 +386,20 @@ static int answer_written(job_ctx_t *ctx, int status, PGresult *res)
     return rc ? rc : status;
 }
 
+/* The numbers of a product's input as SQL parameter texts. */
+typedef struct {
+    char original[24], selling[24], stock[24], threshold[24], min_qty[24];
+} product_numbers_t;
+
+static void product_numbers(const product_input_t *in, product_numbers_t *n)
+{
+    snprintf(n->original, sizeof n->original, "%lld", (long long)in->original);
+    snprintf(n->selling, sizeof n->selling, "%lld", (long long)in->selling);
+    snprintf(n->stock, sizeof n->stock, "%lld", (long long)(in->has_stock ? in->stock : 0));
+    snprintf(n->threshold, sizeof n->threshold, "%lld", (long long)in->threshold);
+    snprintf(n->min_qty, sizeof n->min_qty, "%lld", (long long)in->min_qty);
+}
+
 static const char *text_or_null(const buf_t *b)
 {
     return b->len ? b->data : NULL;
@@ -401,23 +415,19 @@ int product_create(job_ctx_t *ctx)
         product_input_free(&in);
         return rc;
     }
-    char original[24], selling[24], stock[24], threshold[24], min_qty[24];
-    snprintf(original, sizeof original, "%lld", (long long)in.original);
-    snprintf(selling, sizeof selling, "%lld", (long long)in.selling);
-    snprintf(stock, sizeof stock, "%lld", (long long)(in.has_stock ? in.stock : 0));
-    snprintf(threshold, sizeof threshold, "%lld", (long long)in.threshold);
-    snprintf(min_qty, sizeof min_qty, "%lld", (long long)in.min_qty);
+    product_numbers_t n;
+    product_numbers(&in, &n);
     const char *params[] = {
         in.store,
         in.category,
         in.name,
         input_value(in.has_description, in.description),
         in.sku,
-        original,
-        selling,
-        stock,
-        in.has_threshold == IN_PRESENT ? threshold : NULL,
-        in.has_min_qty == IN_PRESENT ? min_qty : NULL,
+        n.original,
+        n.selling,
+        n.stock,
+        input_value(in.has_threshold, n.threshold),
+        input_value(in.has_min_qty, n.min_qty),
         in.has_active == IN_PRESENT ? (in.is_active ? "true" : "false") : NULL,
         text_or_null(&in.tags),
         text_or_null(&in.images),
@@ -454,16 +464,13 @@ int product_update(job_ctx_t *ctx)
     if (!rc)
         rc = read_product(ctx, 0, &in);
     if (!rc)
-        rc = catalog_own_product(ctx, id, NULL);
+        rc = catalog_own_product(ctx, id, CATALOG_LOCK);
     if (rc) {
         product_input_free(&in);
         return rc;
     }
-    char original[24], selling[24], threshold[24], min_qty[24];
-    snprintf(original, sizeof original, "%lld", (long long)in.original);
-    snprintf(selling, sizeof selling, "%lld", (long long)in.selling);
-    snprintf(threshold, sizeof threshold, "%lld", (long long)in.threshold);
-    snprintf(min_qty, sizeof min_qty, "%lld", (long long)in.min_qty);
+    product_numbers_t n;
+    product_numbers(&in, &n);
     const char *params[] = {
         id,
         input_sent(in.has_category),
@@ -475,13 +482,13 @@ int product_update(job_ctx_t *ctx)
         input_sent(in.has_sku),
         input_value(in.has_sku, in.sku),
         input_sent(in.has_original),
-        input_value(in.has_original, original),
+        input_value(in.has_original, n.original),
         input_sent(in.has_selling),
-        input_value(in.has_selling, selling),
+        input_value(in.has_selling, n.selling),
         input_sent(in.has_threshold),
-        input_value(in.has_threshold, threshold),
+        input_value(in.has_threshold, n.threshold),
         input_sent(in.has_min_qty),
-        input_value(in.has_min_qty, min_qty),
+        input_value(in.has_min_qty, n.min_qty),
         input_sent(in.has_active),
         input_value(in.has_active, in.is_active ? "true" : "false"),
         input_sent(in.has_tags),
@@ -523,7 +530,7 @@ int product_delete(job_ctx_t *ctx)
 {
     char id[37];
     int rc = input_uuid(ctx, input_params(ctx), "id", IN_REQUIRED, id, NULL);
-    if (rc || (rc = catalog_own_product(ctx, id, NULL)))
+    if (rc || (rc = catalog_own_product(ctx, id, CATALOG_LOCK)))
         return rc;
     const char *params[] = {id};
     /* Soft: orders keep pointing at it; it leaves every list and read. */

@@ -225,7 +225,7 @@ int stock_adjust(job_ctx_t *ctx)
     int rc;
     if ((rc = input_uuid(ctx, input_params(ctx), "id", IN_REQUIRED, r.product, NULL)) ||
         (rc = input_body(ctx, &body)) || (rc = read_request(ctx, body, "", 0, &r)) ||
-        (rc = catalog_own_product(ctx, r.product, NULL)))
+        (rc = catalog_own_product(ctx, r.product, CATALOG_LOCK)))
         return rc;
     stock_change_t c;
     if ((rc = stock_change(ctx, r.product, r.delta, r.has_set == IN_PRESENT, r.set, r.reason, &c)))
@@ -267,7 +267,7 @@ int stock_bulk_update(job_ctx_t *ctx)
     qsort(reqs, n, sizeof *reqs, by_product);
     for (uint32_t i = 0; i < n && !rc; i++)
         if (i == 0 || strcmp(reqs[i].product, reqs[i - 1].product) != 0)
-            rc = catalog_own_product(ctx, reqs[i].product, NULL);
+            rc = catalog_own_product(ctx, reqs[i].product, CATALOG_LOCK);
     stock_change_t *changes = rc ? NULL : calloc(n, sizeof *changes);
     if (!rc && !changes)
         rc = job_fail(ctx, 500, "INTERNAL", "out of memory");
@@ -347,7 +347,8 @@ int stock_history(job_ctx_t *ctx)
     answer_page_t page;
     int rc;
     if ((rc = input_uuid(ctx, input_query(ctx), "product_id", IN_REQUIRED, product, NULL)) ||
-        (rc = answer_read_page(ctx, &page)) || (rc = catalog_own_product(ctx, product, NULL)))
+        (rc = answer_read_page(ctx, &page)) ||
+        (rc = catalog_own_product(ctx, product, CATALOG_READ)))
         return rc;
     const char *params[] = {product, page.page, page.limit, page.offset};
     return answer_json(

@@ -17,10 +17,11 @@ int cart_remove_item(job_ctx_t *ctx);
 int cart_clear(job_ctx_t *ctx);
 int cart_validate(job_ctx_t *ctx);
 
-/* The cart's validation as JSON {"valid", "problems", "cart"} appended to
- * json; address (may be NULL) must be the caller's (else 404
+/* Validates the caller's cart: *valid says whether no problem blocks it,
+ * and json receives {"valid", "problems", "cart"} with with_cart, else
+ * {"problems"}. address (may be NULL) must be the caller's (else 404
  * ADDRESS_NOT_FOUND). Returns 0 or the status answered. */
-int cart_problems(job_ctx_t *ctx, const char *address, buf_t *json);
+int cart_problems(job_ctx_t *ctx, const char *address, int with_cart, int *valid, buf_t *json);
 
 /* Opens (and locks) the caller's cart, emptying it when idle too long. */
 int cart_open(job_ctx_t *ctx);

@@ -272,13 +272,15 @@ int cart_clear(job_ctx_t *ctx)
     "    s.name || ' does not deliver to this address' FROM stores_in s, addr a "                  \
     "    WHERE s.latitude IS NOT NULL AND a.latitude IS NOT NULL AND "                             \
     "    mandi_distance_km(a.latitude, a.longitude, s.latitude, s.longitude) "                     \
-    "      > s.delivery_radius_km) "                                                               \
-    "SELECT jsonb_build_object('valid', NOT EXISTS (SELECT 1 FROM problems WHERE blocking), "      \
-    "  'problems', coalesce((SELECT jsonb_agg(jsonb_strip_nulls(to_jsonb(p)) "                     \
-    "    ORDER BY p.blocking DESC, p.code, p.item_id, p.store_id) FROM problems p), '[]'), "       \
-    "  'cart', mandi_cart_json($1::uuid, $3::bigint, $4::bigint))::text"
+    "      > s.delivery_radius_km), "                                                              \
+    "v AS (SELECT NOT EXISTS (SELECT 1 FROM problems WHERE blocking) AS valid, "                   \
+    "  coalesce((SELECT jsonb_agg(jsonb_strip_nulls(to_jsonb(p)) ORDER BY p.blocking DESC, "       \
+    "    p.code, p.item_id, p.store_id) FROM problems p), '[]') AS problems) "                     \
+    "SELECT valid, (CASE WHEN $5::boolean THEN jsonb_build_object('valid', valid, "                \
+    "  'problems', problems, 'cart', mandi_cart_json($1::uuid, $3::bigint, $4::bigint)) "          \
+    "  ELSE jsonb_build_object('problems', problems) END)::text FROM v"
 
-int cart_problems(job_ctx_t *ctx, const char *address, buf_t *json)
+int cart_problems(job_ctx_t *ctx, const char *address, int with_cart, int *valid, buf_t *json)
 {
     if (address) {
         const char *params[] = {address, ctx->job->user_id};
@@ -295,11 +297,13 @@ int cart_problems(job_ctx_t *ctx, const char *address, buf_t *json)
     char fee[24], free_from[24];
     snprintf(fee, sizeof fee, "%ld", config_get_long("MANDI_DELIVERY_FEE_PAISE"));
     snprintf(free_from, sizeof free_from, "%ld", config_get_long("MANDI_FREE_DELIVERY_PAISE"));
-    const char *params[] = {ctx->job->user_id, address, fee, free_from};
-    PGresult *res = PQexecParams(ctx->db, PROBLEMS_SQL, 4, NULL, params, NULL, NULL, 0);
+    const char *params[] = {ctx->job->user_id, address, fee, free_from,
+                            with_cart ? "true" : "false"};
+    PGresult *res = PQexecParams(ctx->db, PROBLEMS_SQL, 5, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
         return answer_db_failed(ctx, res);
-    buf_append(json, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+    *valid = PQgetvalue(res, 0, 0)[0] == 't';
+    buf_append(json, PQgetvalue(res, 0, 1), (size_t)PQgetlength(res, 0, 1));
     PQclear(res);
     return 0;
 }
@@ -315,7 +319,8 @@ int cart_validate(job_ctx_t *ctx)
     if ((rc = cart_open(ctx)))
         return rc;
     buf_t json = BUF_INIT;
-    rc = cart_problems(ctx, found == IN_PRESENT ? address : NULL, &json);
+    int valid;
+    rc = cart_problems(ctx, found == IN_PRESENT ? address : NULL, 1, &valid, &json);
     if (!rc)
         rc = answer_pack_json(ctx, json.data, json.len);
     buf_free(&json);

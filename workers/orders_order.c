@@ -97,7 +97,7 @@ static int illegal_transition(job_ctx_t *ctx, const char *from, const char *to, 
 enum { REACH_NONE, REACH_OWNER, REACH_STAFF };
 
 typedef struct {
-    char id[37], number[32], status[16], store[37];
+    char id[37], number[32], status[16];
     int reach;
 } order_row_t;
 
@@ -107,7 +107,7 @@ static int lock_order(job_ctx_t *ctx, const char *id, order_row_t *o)
 {
     const char *params[] = {ctx->job->user_id, ctx->job->role, ctx->job->zones, id};
     PGresult *res = PQexecParams(ctx->db,
-                                 "SELECT o.number, o.status, o.store_id, " STAFF_REACH ", "
+                                 "SELECT o.number, o.status, " STAFF_REACH ", "
                                  "o.user_id = $1::uuid FROM orders o WHERE o.id = $4::uuid "
                                  "FOR UPDATE OF o",
                                  4, NULL, params, NULL, NULL, 0);
@@ -118,9 +118,8 @@ static int lock_order(job_ctx_t *ctx, const char *id, order_row_t *o)
         snprintf(o->id, sizeof o->id, "%s", id);
         snprintf(o->number, sizeof o->number, "%s", PQgetvalue(res, 0, 0));
         snprintf(o->status, sizeof o->status, "%s", PQgetvalue(res, 0, 1));
-        snprintf(o->store, sizeof o->store, "%s", PQgetvalue(res, 0, 2));
-        o->reach = PQgetvalue(res, 0, 3)[0] == 't'   ? REACH_STAFF
-                   : PQgetvalue(res, 0, 4)[0] == 't' ? REACH_OWNER
+        o->reach = PQgetvalue(res, 0, 2)[0] == 't'   ? REACH_STAFF
+                   : PQgetvalue(res, 0, 3)[0] == 't' ? REACH_OWNER
                                                      : REACH_NONE;
     }
     PQclear(res);
@@ -236,38 +235,16 @@ static const char *const methods[] = {"wallet", "razorpay", "cod", NULL};
  * the checkout with 409 CART_INVALID and the problems as details. */
 static int check_cart(job_ctx_t *ctx, const char *address)
 {
-    buf_t json = BUF_INIT;
-    int rc = cart_problems(ctx, address, &json);
-    if (rc)
-        return rc;
-    buf_t packed = BUF_INIT;
-    msgpack_unpacked u;
-    msgpack_unpacked_init(&u);
-    if (codec_json_to_msgpack(json.data, json.len, &packed, NULL) < 0 ||
-        msgpack_unpack_next(&u, packed.data, packed.len, NULL) != MSGPACK_UNPACK_SUCCESS) {
-        rc = job_fail(ctx, 500, "INTERNAL", "the cart's validation could not be read");
-    } else {
-        const msgpack_object *valid = mp_get(&u.data, "valid");
-        if (!valid || valid->type != MSGPACK_OBJECT_BOOLEAN || !valid->via.boolean) {
-            rc = job_fail(ctx, 409, "CART_INVALID",
-                          "the cart cannot be ordered as it is; see details.problems");
-            buf_t details = BUF_INIT;
-            msgpack_packer pk;
-            msgpack_packer_init(&pk, &details, buf_msgpack_write);
-            msgpack_pack_map(&pk, 1);
-            mp_pack_cstr(&pk, "problems");
-            const msgpack_object *problems = mp_get(&u.data, "problems");
-            if (problems)
-                msgpack_pack_object(&pk, *problems);
-            else
-                msgpack_pack_nil(&pk);
+    buf_t problems = BUF_INIT, details = BUF_INIT;
+    int valid = 0, rc = cart_problems(ctx, address, 0, &valid, &problems);
+    if (!rc && !valid) {
+        rc = job_fail(ctx, 409, "CART_INVALID",
+                      "the cart cannot be ordered as it is; see details.problems");
+        if (codec_json_to_msgpack(problems.data, problems.len, &details, NULL) == 0)
             job_fail_details(ctx, details.data, details.len);
-            buf_free(&details);
-        }
     }
-    msgpack_unpacked_destroy(&u);
-    buf_free(&packed);
-    buf_free(&json);
+    buf_free(&problems);
+    buf_free(&details);
     return rc;
 }
 
