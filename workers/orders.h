@@ -17,11 +17,18 @@ int cart_remove_item(job_ctx_t *ctx);
 int cart_clear(job_ctx_t *ctx);
 int cart_validate(job_ctx_t *ctx);
 
-/* Validates the caller's cart: *valid says whether no problem blocks it,
- * and json receives {"valid", "problems", "cart"} with with_cart, else
+typedef enum {
+    CART_VALID,          /* no problem blocks the checkout */
+    CART_SHORT_OF_STOCK, /* only stock problems block it */
+    CART_BLOCKED,        /* other problems block it (maybe stock ones too) */
+} cart_verdict_t;
+
+/* Validates the caller's cart: *verdict says what blocks it, and json
+ * receives {"valid", "problems", "cart"} with with_cart, else
  * {"problems"}. address (may be NULL) must be the caller's (else 404
  * ADDRESS_NOT_FOUND). Returns 0 or the status answered. */
-int cart_problems(job_ctx_t *ctx, const char *address, int with_cart, int *valid, buf_t *json);
+int cart_problems(job_ctx_t *ctx, const char *address, int with_cart, cart_verdict_t *verdict,
+                  buf_t *json);
 
 /* Opens (and locks) the caller's cart, emptying it when idle too long. */
 int cart_open(job_ctx_t *ctx);

@@ -276,11 +276,14 @@ int cart_clear(job_ctx_t *ctx)
     "v AS (SELECT NOT EXISTS (SELECT 1 FROM problems WHERE blocking) AS valid, "                   \
     "  coalesce((SELECT jsonb_agg(jsonb_strip_nulls(to_jsonb(p)) ORDER BY p.blocking DESC, "       \
     "    p.code, p.item_id, p.store_id) FROM problems p), '[]') AS problems) "                     \
-    "SELECT valid, (CASE WHEN $5::boolean THEN jsonb_build_object('valid', valid, "                \
+    "SELECT CASE WHEN valid THEN 'valid' WHEN NOT EXISTS (SELECT 1 FROM problems WHERE "          \
+    "  blocking AND code NOT IN ('OUT_OF_STOCK', 'INSUFFICIENT_STOCK')) THEN 'stock' "           \
+    "  ELSE 'blocked' END, (CASE WHEN $5::boolean THEN jsonb_build_object('valid', valid, "                \
     "  'problems', problems, 'cart', mandi_cart_json($1::uuid, $3::bigint, $4::bigint)) "          \
     "  ELSE jsonb_build_object('problems', problems) END)::text FROM v"
 
-int cart_problems(job_ctx_t *ctx, const char *address, int with_cart, int *valid, buf_t *json)
+int cart_problems(job_ctx_t *ctx, const char *address, int with_cart, cart_verdict_t *verdict,
+                  buf_t *json)
 {
     if (address) {
         const char *params[] = {address, ctx->job->user_id};
@@ -302,7 +305,8 @@ int cart_problems(job_ctx_t *ctx, const char *address, int with_cart, int *valid
     PGresult *res = PQexecParams(ctx->db, PROBLEMS_SQL, 5, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
         return answer_db_failed(ctx, res);
-    *valid = PQgetvalue(res, 0, 0)[0] == 't';
+    const char *v = PQgetvalue(res, 0, 0);
+    *verdict = v[0] == 'v' ? CART_VALID : v[0] == 's' ? CART_SHORT_OF_STOCK : CART_BLOCKED;
     buf_append(json, PQgetvalue(res, 0, 1), (size_t)PQgetlength(res, 0, 1));
     PQclear(res);
     return 0;
@@ -319,8 +323,8 @@ int cart_validate(job_ctx_t *ctx)
     if ((rc = cart_open(ctx)))
         return rc;
     buf_t json = BUF_INIT;
-    int valid;
-    rc = cart_problems(ctx, found == IN_PRESENT ? address : NULL, 1, &valid, &json);
+    cart_verdict_t verdict;
+    rc = cart_problems(ctx, found == IN_PRESENT ? address : NULL, 1, &verdict, &json);
     if (!rc)
         rc = answer_pack_json(ctx, json.data, json.len);
     buf_free(&json);

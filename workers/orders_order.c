@@ -232,14 +232,21 @@ int order_cancel(job_ctx_t *ctx)
 static const char *const methods[] = {"wallet", "razorpay", "cod", NULL};
 
 /* Runs the cart's validation (orders_cart.c); a blocking problem refuses
- * the checkout with 409 CART_INVALID and the problems as details. */
+ * the checkout with the problems as details: 409 OUT_OF_STOCK when only
+ * stock is short (what a buyer who lost the last unit is told), else 409
+ * CART_INVALID. */
 static int check_cart(job_ctx_t *ctx, const char *address)
 {
     buf_t problems = BUF_INIT, details = BUF_INIT;
-    int valid = 0, rc = cart_problems(ctx, address, 0, &valid, &problems);
-    if (!rc && !valid) {
+    cart_verdict_t verdict = CART_BLOCKED;
+    int rc = cart_problems(ctx, address, 0, &verdict, &problems);
+    if (!rc && verdict == CART_SHORT_OF_STOCK)
+        rc = job_fail(ctx, 409, "OUT_OF_STOCK",
+                      "the stock does not cover the cart; see details.problems");
+    else if (!rc && verdict == CART_BLOCKED)
         rc = job_fail(ctx, 409, "CART_INVALID",
                       "the cart cannot be ordered as it is; see details.problems");
+    if (rc == 409) {
         if (codec_json_to_msgpack(problems.data, problems.len, &details, NULL) == 0)
             job_fail_details(ctx, details.data, details.len);
     }
@@ -269,6 +276,10 @@ static int reserve_stock(job_ctx_t *ctx, const char *checkout)
                           &c);
     }
     PQclear(res);
+    /* Another checkout took the stock after the validation read it: the
+     * same answer as a shortfall seen by the validation (details kept). */
+    if (rc == 409 && strcmp(ctx->error_code, "INSUFFICIENT_STOCK") == 0)
+        snprintf(ctx->error_code, sizeof ctx->error_code, "OUT_OF_STOCK");
     return rc;
 }
 
