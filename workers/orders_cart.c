@@ -276,9 +276,9 @@ int cart_clear(job_ctx_t *ctx)
     "v AS (SELECT NOT EXISTS (SELECT 1 FROM problems WHERE blocking) AS valid, "                   \
     "  coalesce((SELECT jsonb_agg(jsonb_strip_nulls(to_jsonb(p)) ORDER BY p.blocking DESC, "       \
     "    p.code, p.item_id, p.store_id) FROM problems p), '[]') AS problems) "                     \
-    "SELECT CASE WHEN valid THEN 'valid' WHEN NOT EXISTS (SELECT 1 FROM problems WHERE "          \
-    "  blocking AND code NOT IN ('OUT_OF_STOCK', 'INSUFFICIENT_STOCK')) THEN 'stock' "           \
-    "  ELSE 'blocked' END, (CASE WHEN $5::boolean THEN jsonb_build_object('valid', valid, "                \
+    "SELECT CASE WHEN valid THEN 'valid' WHEN NOT EXISTS (SELECT 1 FROM problems WHERE "           \
+    "  blocking AND code NOT IN ('OUT_OF_STOCK', 'INSUFFICIENT_STOCK')) THEN 'stock' "             \
+    "  ELSE 'blocked' END, (CASE WHEN $5::boolean THEN jsonb_build_object('valid', valid, "        \
     "  'problems', problems, 'cart', mandi_cart_json($1::uuid, $3::bigint, $4::bigint)) "          \
     "  ELSE jsonb_build_object('problems', problems) END)::text FROM v"
 
