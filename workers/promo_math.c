@@ -75,6 +75,7 @@ static bool scope_valid(const promo_scope_t *s)
     case PROMO_SCOPE_CATEGORIES:
     case PROMO_SCOPE_PRODUCTS:
     case PROMO_SCOPE_STORES:
+    case PROMO_SCOPE_ZONES:
         if (s->n_ids == 0 || !s->ids)
             return false;
         for (size_t i = 0; i < s->n_ids; i++)
@@ -100,6 +101,11 @@ static bool in_scope(const promo_scope_t *s, const cart_line_t *line)
     case PROMO_SCOPE_STORES:
         id = line->store_id;
         break;
+    case PROMO_SCOPE_ZONES:
+        for (size_t i = 0; i < s->n_ids; i++)
+            if (strncmp(line->zone, s->ids[i], PROMO_ZONE_SIZE) == 0)
+                return true;
+        return false;
     default:
         return false;
     }
@@ -381,18 +387,78 @@ size_t promo_best(const promo_t *const *ps, size_t n, const cart_line_t *lines, 
     return best;
 }
 
-promo_why_t promo_stack(const promo_t *const *ps, size_t n, const cart_line_t *lines, size_t nlines,
-                        int64_t *each, int64_t *total)
+/* Whether p's discount is taken from line l: a line in scope with units,
+ * and for a bundle one of the bundle's products. */
+static bool works_on(const promo_t *p, const cart_line_t *l)
 {
-    int64_t left, sum = 0;
+    if (l->quantity == 0 || !in_scope(&p->scope, l))
+        return false;
+    if (p->kind != PROMO_BUNDLE)
+        return true;
+    for (size_t b = 0; b < p->n_bundle_items; b++)
+        if (id_equal(l->product_id, p->bundle_items[b].product_id))
+            return true;
+    return false;
+}
+
+typedef struct {
+    int64_t remainder;
+    size_t index;
+} remainder_t;
+
+static int remainder_order(const void *a, const void *b)
+{
+    const remainder_t *x = a, *y = b;
+    if (x->remainder != y->remainder)
+        return x->remainder > y->remainder ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Splits d over the lines p works on in proportion to what is left of each
+ * (room), each part rounded down; the paise the rounding leaves go one each
+ * to the lines with the largest remainders, ties to the earlier line. With
+ * d <= left (the sum of those rooms) no part exceeds its line's room: a
+ * part below its exact share by a fraction can only round up to it. */
+static promo_why_t split(const promo_t *p, const cart_line_t *lines, size_t n, int64_t d,
+                         int64_t left, int64_t *room, int64_t *share)
+{
+    size_t k = 0;
+    remainder_t *rem = malloc((n ? n : 1) * sizeof *rem);
+    if (!rem)
+        return PROMO_WHY_NO_MEMORY;
+    int64_t given = 0;
+    for (size_t l = 0; l < n; l++) {
+        share[l] = 0;
+        if (d == 0 || room[l] == 0 || !works_on(p, &lines[l]))
+            continue;
+        /* d x room <= left^2 < 2^126: exact in 128 bits. */
+        unsigned __int128 exact = (unsigned __int128)d * (unsigned __int128)room[l];
+        share[l] = (int64_t)(exact / (unsigned __int128)left);
+        given += share[l];
+        rem[k++] = (remainder_t){(int64_t)(exact % (unsigned __int128)left), l};
+    }
+    qsort(rem, k, sizeof *rem, remainder_order);
+    for (size_t i = 0; given < d && i < k; i++, given++)
+        share[rem[i].index]++;
+    for (size_t l = 0; l < n; l++)
+        room[l] -= share[l];
+    free(rem);
+    return PROMO_OK;
+}
+
+promo_why_t promo_stack(const promo_t *const *ps, size_t n, const cart_line_t *lines, size_t nlines,
+                        int64_t *each, int64_t *shares, int64_t *total)
+{
+    int64_t subtotal, sum = 0;
     promo_why_t why;
     *total = 0;
     if (each)
-        for (size_t i = 0; i < n; i++)
-            each[i] = 0;
+        memset(each, 0, n * sizeof *each);
+    if (shares)
+        memset(shares, 0, n * nlines * sizeof *shares);
     if (n > 0 && !ps)
         return PROMO_WHY_INVALID_PROMO;
-    if ((why = promo_cart_subtotal(lines, nlines, &left)) != PROMO_OK)
+    if ((why = promo_cart_subtotal(lines, nlines, &subtotal)) != PROMO_OK)
         return why;
     for (size_t i = 0; i < n; i++) {
         if (!promo_valid(ps[i]))
@@ -400,18 +466,43 @@ promo_why_t promo_stack(const promo_t *const *ps, size_t n, const cart_line_t *l
         if (n > 1 && !ps[i]->stackable)
             return PROMO_WHY_NOT_STACKABLE;
     }
-    for (size_t i = 0; i < n; i++) {
+    /* What is left of each line; the subtotal fits, so every line does. */
+    int64_t *room = malloc((nlines ? nlines : 1) * sizeof *room);
+    int64_t *part = malloc((nlines ? nlines : 1) * sizeof *part);
+    if (!room || !part) {
+        free(room);
+        free(part);
+        return PROMO_WHY_NO_MEMORY;
+    }
+    for (size_t l = 0; l < nlines; l++)
+        room[l] = lines[l].unit_price_paise * lines[l].quantity;
+    promo_why_t err = PROMO_OK;
+    for (size_t i = 0; i < n && err == PROMO_OK; i++) {
+        int64_t left = 0;
+        for (size_t l = 0; l < nlines; l++)
+            if (works_on(ps[i], &lines[l]))
+                left += room[l];
         int64_t d = discount_within(ps[i], lines, nlines, left, &why);
         if (d < 0) {
-            if (each)
-                for (size_t j = 0; j < n; j++)
-                    each[j] = 0;
-            return why;
+            err = why;
+            break;
         }
+        if ((err = split(ps[i], lines, nlines, d, left, room, part)) != PROMO_OK)
+            break;
         if (each)
             each[i] = d;
-        left -= d;
+        if (shares)
+            memcpy(shares + i * nlines, part, nlines * sizeof *part);
         sum += d;
+    }
+    free(room);
+    free(part);
+    if (err != PROMO_OK) {
+        if (each)
+            memset(each, 0, n * sizeof *each);
+        if (shares)
+            memset(shares, 0, n * nlines * sizeof *shares);
+        return err;
     }
     *total = sum;
     return PROMO_OK;

@@ -5,8 +5,7 @@
  * Money is integer paise (int64_t). Every function checks its inputs: a
  * negative price or quantity, a malformed promotion or an amount that would
  * not fit in int64_t is reported as an error (never clamped, never undefined
- * behaviour). Zones are checked by the caller; scope here is all,
- * categories, products or stores.
+ * behaviour). Scope is all, categories, products, stores or zones.
  */
 #ifndef MANDI_PROMO_MATH_H
 #define MANDI_PROMO_MATH_H
@@ -15,8 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Ids are UUID text: 36 characters and the NUL. */
-#define PROMO_ID_SIZE 37
+/* Ids are UUID text: 36 characters and the NUL; zone names are at most 64. */
+#define PROMO_ID_SIZE   37
+#define PROMO_ZONE_SIZE 65
 
 /* What promo_discount returns on an error (why says which). */
 #define PROMO_ERROR (-1)
@@ -25,7 +25,8 @@ typedef struct {
     char product_id[PROMO_ID_SIZE];
     char category_id[PROMO_ID_SIZE];
     char store_id[PROMO_ID_SIZE];
-    int64_t unit_price_paise; /* >= 0 */
+    char zone[PROMO_ZONE_SIZE]; /* the store's zone */
+    int64_t unit_price_paise;   /* >= 0 */
     int64_t quantity;         /* >= 0 */
 } cart_line_t;
 
@@ -41,11 +42,12 @@ typedef enum {
     PROMO_SCOPE_CATEGORIES,
     PROMO_SCOPE_PRODUCTS,
     PROMO_SCOPE_STORES,
+    PROMO_SCOPE_ZONES,
 } promo_scope_kind_t;
 
 typedef struct {
     promo_scope_kind_t kind;
-    const char *const *ids; /* the categories, products or stores; n_ids >= 1 unless ALL */
+    const char *const *ids; /* the categories, products, stores or zones; n_ids >= 1 unless ALL */
     size_t n_ids;
 } promo_scope_t;
 
@@ -111,11 +113,14 @@ size_t promo_best(const promo_t *const *ps, size_t n, const cart_line_t *lines, 
                   int64_t *discount);
 
 /* Applies ps[0], ps[1], ... in that order, each on what the earlier ones
- * left (see docs/PROMOTIONS.md). Every promotion must be stackable when n
- * > 1. each (may be NULL, n entries) receives each promotion's share and
- * *total the sum, which never exceeds the cart subtotal. Returns PROMO_OK
- * or an error code, in which case each and *total are 0. */
+ * left of the lines it works on, and splits each discount over those lines
+ * (see docs/PROMOTIONS.md). Every promotion must be stackable when n > 1.
+ * each (may be NULL, n entries) receives each promotion's discount, shares
+ * (may be NULL, n x nlines entries, promotion-major) each promotion's part
+ * of each line, and *total the sum. No line is discounted beyond its own
+ * value, so the total never exceeds the cart subtotal. Returns PROMO_OK or
+ * an error code, in which case each, shares and *total are 0. */
 promo_why_t promo_stack(const promo_t *const *ps, size_t n, const cart_line_t *lines, size_t nlines,
-                        int64_t *each, int64_t *total);
+                        int64_t *each, int64_t *shares, int64_t *total);
 
 #endif

@@ -320,7 +320,7 @@ static void test_overflow(void)
     int64_t d = 0, total = 7;
     CHECK_INT(promo_best(ps, 1, twice, 1, &d), 1);
     CHECK_INT(d, PROMO_ERROR);
-    CHECK_INT(promo_stack(ps, 1, twice, 1, NULL, &total), PROMO_WHY_OVERFLOW);
+    CHECK_INT(promo_stack(ps, 1, twice, 1, NULL, NULL, &total), PROMO_WHY_OVERFLOW);
     CHECK_INT(total, 0);
 }
 
@@ -355,12 +355,12 @@ static void test_stack(void)
     flat.stackable = ten.stackable = true;
     int64_t each[3], total;
     const promo_t *order1[] = {&flat, &ten};
-    CHECK_INT(promo_stack(order1, 2, cart, 1, each, &total), PROMO_OK);
+    CHECK_INT(promo_stack(order1, 2, cart, 1, each, NULL, &total), PROMO_OK);
     CHECK_INT(each[0], 1000);
     CHECK_INT(each[1], 900); /* 10% of the 9000 left */
     CHECK_INT(total, 1900);
     const promo_t *order2[] = {&ten, &flat};
-    CHECK_INT(promo_stack(order2, 2, cart, 1, each, &total), PROMO_OK);
+    CHECK_INT(promo_stack(order2, 2, cart, 1, each, NULL, &total), PROMO_OK);
     CHECK_INT(each[0], 1000);
     CHECK_INT(each[1], 1000);
     CHECK_INT(total, 2000);
@@ -368,7 +368,7 @@ static void test_stack(void)
     promo_t most = fixed(9500);
     most.stackable = true;
     const promo_t *over[] = {&most, &flat, &ten};
-    CHECK_INT(promo_stack(over, 3, cart, 1, each, &total), PROMO_OK);
+    CHECK_INT(promo_stack(over, 3, cart, 1, each, NULL, &total), PROMO_OK);
     CHECK_INT(each[0], 9500);
     CHECK_INT(each[1], 500);
     CHECK_INT(each[2], 0);
@@ -378,24 +378,93 @@ static void test_stack(void)
     far.stackable = true;
     far.min_cart_paise = 20000;
     const promo_t *with_far[] = {&far, &flat};
-    CHECK_INT(promo_stack(with_far, 2, cart, 1, each, &total), PROMO_OK);
+    CHECK_INT(promo_stack(with_far, 2, cart, 1, each, NULL, &total), PROMO_OK);
     CHECK_INT(each[0], 0);
     CHECK_INT(total, 1000);
     /* Every promotion must be stackable; one on its own need not be. */
     promo_t lone = fixed(700);
     const promo_t *mixed[] = {&flat, &lone};
-    CHECK_INT(promo_stack(mixed, 2, cart, 1, each, &total), PROMO_WHY_NOT_STACKABLE);
+    CHECK_INT(promo_stack(mixed, 2, cart, 1, each, NULL, &total), PROMO_WHY_NOT_STACKABLE);
     CHECK_INT(total, 0);
     CHECK_INT(each[0], 0);
     const promo_t *single[] = {&lone};
-    CHECK_INT(promo_stack(single, 1, cart, 1, NULL, &total), PROMO_OK);
+    CHECK_INT(promo_stack(single, 1, cart, 1, NULL, NULL, &total), PROMO_OK);
     CHECK_INT(total, 700);
     promo_t broken = fixed(-1);
     broken.stackable = true;
     const promo_t *bad[] = {&flat, &broken};
-    CHECK_INT(promo_stack(bad, 2, cart, 1, each, &total), PROMO_WHY_INVALID_PROMO);
-    CHECK_INT(promo_stack(NULL, 0, cart, 1, NULL, &total), PROMO_OK);
+    CHECK_INT(promo_stack(bad, 2, cart, 1, each, NULL, &total), PROMO_WHY_INVALID_PROMO);
+    CHECK_INT(promo_stack(NULL, 0, cart, 1, NULL, NULL, &total), PROMO_OK);
     CHECK_INT(total, 0);
+}
+
+/* Stacked promotions take from what is left of their own lines, and each
+ * discount is split over those lines by the documented rounding rule. */
+static void test_stack_shares(void)
+{
+    int64_t each[2], shares[2 * 3], total;
+    /* Two promotions on store a's single 100-paise line: the second finds
+     * nothing left there, whatever store b holds. */
+    cart_line_t two_stores[] = {line("p1", "c", "a", 100, 1), line("p2", "c", "b", 10000, 1)};
+    const char *a[] = {"a"};
+    promo_t first = fixed(100), second = fixed(50);
+    first.stackable = second.stackable = true;
+    first.scope = second.scope = (promo_scope_t){PROMO_SCOPE_STORES, a, 1};
+    const promo_t *both[] = {&first, &second};
+    CHECK_INT(promo_stack(both, 2, two_stores, 2, each, shares, &total), PROMO_OK);
+    CHECK_INT(each[0], 100);
+    CHECK_INT(each[1], 0);
+    CHECK_INT(total, 100);
+    CHECK_INT(shares[0], 100); /* first, line a */
+    CHECK_INT(shares[1], 0);   /* first, line b */
+    CHECK_INT(shares[2], 0);
+    CHECK_INT(shares[3], 0);
+
+    /* 100 paise over three equal lines: 33 each, the paisa left to the first. */
+    cart_line_t three[] = {line("p1", "c", "s", 1000, 1), line("p2", "c", "s", 500, 2),
+                           line("p3", "c", "s", 250, 4)};
+    promo_t hundred = fixed(100);
+    const promo_t *one[] = {&hundred};
+    CHECK_INT(promo_stack(one, 1, three, 3, each, shares, &total), PROMO_OK);
+    CHECK_INT(shares[0], 34);
+    CHECK_INT(shares[1], 33);
+    CHECK_INT(shares[2], 33);
+    /* In proportion: 10% (capped at 300) of 1000 + 2000 split 1:2. */
+    cart_line_t uneven[] = {line("p1", "c", "s", 1000, 1), line("p2", "c", "s", 1000, 2)};
+    promo_t capped = percentage(1000, 250);
+    const promo_t *cp[] = {&capped};
+    CHECK_INT(promo_stack(cp, 1, uneven, 2, each, shares, &total), PROMO_OK);
+    CHECK_INT(total, 250);
+    CHECK_INT(shares[0], 83); /* 83.33 */
+    CHECK_INT(shares[1], 167); /* 166.67 + the paisa of the larger remainder */
+
+    /* A bundle is taken from its own products' lines only. */
+    cart_line_t mixed[] = {line("atta", "c", "s", 10000, 2), line("dal", "c", "s", 8000, 1),
+                           line("rice", "c", "s", 5000, 1)};
+    promo_bundle_item_t items[] = {{"atta", 2}, {"dal", 1}};
+    promo_t deal = {.kind = PROMO_BUNDLE, .bundle_items = items, .n_bundle_items = 2,
+                    .bundle_price_paise = 20000};
+    const promo_t *dp[] = {&deal};
+    CHECK_INT(promo_stack(dp, 1, mixed, 3, each, shares, &total), PROMO_OK);
+    CHECK_INT(total, 8000);
+    CHECK_INT(shares[0], 5714); /* 8000 x 20000 / 28000 = 5714.29 */
+    CHECK_INT(shares[1], 2286); /* 2285.71, rounded up by the larger remainder */
+    CHECK_INT(shares[2], 0);
+
+    /* A zone scope takes the lines of stores in those zones. */
+    cart_line_t zoned[] = {line("p1", "c", "s1", 1000, 1), line("p2", "c", "s2", 3000, 1)};
+    snprintf(zoned[0].zone, sizeof zoned[0].zone, "pune");
+    snprintf(zoned[1].zone, sizeof zoned[1].zone, "mumbai");
+    const char *pune[] = {"pune"};
+    promo_t local = percentage(1000, 0);
+    local.scope = (promo_scope_t){PROMO_SCOPE_ZONES, pune, 1};
+    const promo_t *lp[] = {&local};
+    CHECK_INT(promo_stack(lp, 1, zoned, 2, each, shares, &total), PROMO_OK);
+    CHECK_INT(total, 100);
+    CHECK_INT(shares[0], 100);
+    CHECK_INT(shares[1], 0);
+    local.scope.n_ids = 0; /* an empty zone list is invalid, not everything */
+    CHECK_INT(promo_discount(&local, zoned, 2, NULL), PROMO_ERROR);
 }
 
 static void test_names(void)
@@ -542,8 +611,21 @@ static void test_random(void)
         int64_t d2 = promo_discount(&other, cart, n, NULL);
         CHECK(best_d == (d >= d2 ? d : d2));
         CHECK(best == (best_d == 0 ? 2 : d >= d2 ? 0 : 1));
-        CHECK(promo_stack(ps, 2, cart, n, each, &total) == PROMO_OK);
+        int64_t shares[2 * 8];
+        CHECK(promo_stack(ps, 2, cart, n, each, shares, &total) == PROMO_OK);
         CHECK(total == each[0] + each[1] && total <= subtotal && each[0] == d && each[1] >= 0);
+        /* The split: each promotion's parts add up to its discount, and no
+         * line is discounted below zero. */
+        for (size_t k = 0; k < 2; k++) {
+            int64_t parts = 0;
+            for (size_t i = 0; i < n; i++) {
+                CHECK(shares[k * n + i] >= 0);
+                parts += shares[k * n + i];
+            }
+            CHECK(parts == each[k]);
+        }
+        for (size_t i = 0; i < n; i++)
+            CHECK(shares[i] + shares[n + i] <= cart[i].unit_price_paise * cart[i].quantity);
     }
 }
 
@@ -557,6 +639,7 @@ int main(void)
     test_overflow();
     test_best();
     test_stack();
+    test_stack_shares();
     test_names();
     test_random();
     return check_summary();
