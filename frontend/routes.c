@@ -111,6 +111,15 @@ static const route_t routes[] = {
     {"PUT",    "/api/cart/items/:id",           ROUTE_JOB,         ORD,     "cart.update_item", AUTH_USER,   "self",        0,    0},
     {"DELETE", "/api/cart/items/:id",           ROUTE_JOB,         ORD,     "cart.remove_item", AUTH_USER,   "self",        0,    0},
     {"POST",   "/api/cart/validate",            ROUTE_JOB,         ORD,     "cart.validate",  AUTH_USER,     "self",        0,    ROUTE_SYNC | ROUTE_TRANSIENT},
+    {"DELETE", "/api/cart/promotions",          ROUTE_JOB,         ORD,     "cart.detach_promotions", AUTH_USER, "self",    0,    0},
+    /* Orders: promotions; the customer's two routes before /:id. */
+    {"POST",   "/api/promotions/preview",       ROUTE_JOB,         ORD,     "promotion.preview", AUTH_USER,  "self",        0,    ROUTE_SYNC | ROUTE_TRANSIENT},
+    {"POST",   "/api/promotions/apply",         ROUTE_JOB,         ORD,     "promotion.apply", AUTH_USER,    "self",        0,    0},
+    {"GET",    "/api/promotions",               ROUTE_JOB,         ORD,     "promotion.list", AUTH_USER,     "promotions.manage", 0, ROUTE_SYNC},
+    {"POST",   "/api/promotions",               ROUTE_JOB,         ORD,     "promotion.create", AUTH_USER,   "promotions.manage", 0, 0},
+    {"GET",    "/api/promotions/:id",           ROUTE_JOB,         ORD,     "promotion.get",  AUTH_USER,     "promotions.manage", 0, ROUTE_SYNC},
+    {"PUT",    "/api/promotions/:id",           ROUTE_JOB,         ORD,     "promotion.update", AUTH_USER,   "promotions.manage", 0, 0},
+    {"DELETE", "/api/promotions/:id",           ROUTE_JOB,         ORD,     "promotion.delete", AUTH_USER,   "promotions.manage", 0, 0},
     /* Orders: checkout and the order workflow; /stats before /:id. */
     {"POST",   "/api/orders",                   ROUTE_JOB,         ORD,     "order.create",   AUTH_USER,     "self",        0,    0},
     {"GET",    "/api/orders",                   ROUTE_JOB,         ORD,     "order.list",     AUTH_USER,     "self",        0,    ROUTE_SYNC},

@@ -263,6 +263,61 @@ int input_date(job_ctx_t *ctx, const msgpack_object *obj, const char *field, int
     return 0;
 }
 
+/* Two decimal digits at s, or -1. */
+static int two_digits(const char *s)
+{
+    if (s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9')
+        return -1;
+    return (s[0] - '0') * 10 + (s[1] - '0');
+}
+
+int input_timestamp_valid(const char *s)
+{
+    /* YYYY-MM-DDTHH:MM:SS[.f{1,6}](Z|+HH:MM|-HH:MM), RFC 3339 with the
+     * zone always stated, so an instant never depends on a server's. */
+    char date[11];
+    size_t n = strlen(s);
+    if (n < 20 || n > 32 || s[10] != 'T' || s[13] != ':' || s[16] != ':')
+        return 0;
+    memcpy(date, s, 10);
+    date[10] = '\0';
+    if (!input_date_valid(date, 0))
+        return 0;
+    int hh = two_digits(s + 11), mm = two_digits(s + 14), ss = two_digits(s + 17);
+    if (hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 59)
+        return 0;
+    const char *p = s + 19;
+    if (*p == '.') {
+        size_t digits = 0;
+        while (p[1 + digits] >= '0' && p[1 + digits] <= '9')
+            digits++;
+        if (digits < 1 || digits > 6)
+            return 0;
+        p += 1 + digits;
+    }
+    if (p[0] == 'Z')
+        return p[1] == '\0';
+    if ((p[0] != '+' && p[0] != '-') || strlen(p) != 6 || p[3] != ':')
+        return 0;
+    int zh = two_digits(p + 1), zm = two_digits(p + 4);
+    return zh >= 0 && zh <= 14 && zm >= 0 && zm <= 59;
+}
+
+static int copy_timestamp(const char *in, char *out)
+{
+    if (!input_timestamp_valid(in))
+        return -1;
+    snprintf(out, 33, "%s", in);
+    return 0;
+}
+
+int input_timestamp(job_ctx_t *ctx, const msgpack_object *obj, const char *field, int required,
+                    char out[33], int *found)
+{
+    return input_normalised(ctx, obj, field, required, 20, 32, copy_timestamp, out, found,
+                            "must be a time like 2026-11-23T18:30:00+05:30 (or ...Z)");
+}
+
 /* Checks n against min..max, or fails naming field. */
 static int int_in_range(job_ctx_t *ctx, const char *field, int ok, int64_t n, int64_t min,
                         int64_t max, int64_t *out)

@@ -74,6 +74,11 @@ int input_uuid(job_ctx_t *ctx, const msgpack_object *obj, const char *field, int
 int input_date(job_ctx_t *ctx, const msgpack_object *obj, const char *field, int required,
                int past_only, char out[11], int *found);
 
+/* An instant in RFC 3339 form with its zone, "2026-11-23T18:30:00+05:30"
+ * or "...Z", up to microseconds (out: 33 bytes). */
+int input_timestamp(job_ctx_t *ctx, const msgpack_object *obj, const char *field, int required,
+                    char out[33], int *found);
+
 /* An integer (a JSON number) in min..max. */
 int input_int(job_ctx_t *ctx, const msgpack_object *obj, const char *field, int required,
               int64_t min, int64_t max, int64_t *out, int *found);
@@ -114,6 +119,7 @@ int input_phone_normalise(const char *in, char out[14]);
 int input_email_normalise(const char *in, char out[255]);
 int input_uuid_normalise(const char *in, char out[37]);
 int input_date_valid(const char *s, int past_only);
+int input_timestamp_valid(const char *s);
 size_t input_utf8_length(const char *s, size_t len);
 
 #endif

@@ -59,22 +59,62 @@ static int touch_cart(job_ctx_t *ctx)
     return answer_exec(ctx, "UPDATE carts SET updated_at = now() WHERE user_id = $1", 1, params);
 }
 
-/* Answers the cart as it is now, with ok_status. */
-static int answer_cart(job_ctx_t *ctx, int ok_status)
+/* The cart as the apps show it (mandi_cart_json), with the discount of its
+ * promotions (orders_pricing.c) and each promotion's part. */
+#define PRICED_CART_SQL                                                                            \
+    "SELECT (c || jsonb_build_object('discount_paise', $4::bigint, "                               \
+    "  'total_paise', (c->>'total_paise')::bigint - $4::bigint, "                                  \
+    "  'promotions', (SELECT coalesce(jsonb_agg(jsonb_build_object('promotion_id', p.id, "         \
+    "    'code', p.code, 'name', p.name, 'kind', p.kind, 'stackable', p.stackable, "               \
+    "    'discount_paise', d.discount, 'applies', d.discount > 0, 'reason', d.reason) "            \
+    "    ORDER BY d.ord), '[]') FROM unnest($5::uuid[], $6::bigint[], $7::text[]) "                \
+    "    WITH ORDINALITY d(id, discount, reason, ord) JOIN promotions p ON p.id = d.id)))::text "  \
+    "FROM mandi_cart_json($1::uuid, $2::bigint, $3::bigint) c"
+
+int cart_json(job_ctx_t *ctx, buf_t *out)
 {
-    char fee[24], free_from[24];
+    pricing_t pr = {0};
+    int rc;
+    if ((rc = pricing_load_lines(ctx, &pr)) ||
+        (rc = pricing_load_offers(ctx, &pr, OFFERS_ATTACHED, NULL)) ||
+        (rc = pricing_stack(ctx, &pr))) {
+        pricing_free(&pr);
+        return rc;
+    }
+    buf_t ids = BUF_INIT, discounts = BUF_INIT, reasons = BUF_INIT;
+    pricing_arrays(&pr, &ids, &discounts, &reasons);
+    char fee[24], free_from[24], total[24];
     snprintf(fee, sizeof fee, "%ld", config_get_long("MANDI_DELIVERY_FEE_PAISE"));
     snprintf(free_from, sizeof free_from, "%ld", config_get_long("MANDI_FREE_DELIVERY_PAISE"));
-    const char *params[] = {ctx->job->user_id, fee, free_from};
-    return answer_json(ctx, ok_status,
-                       "SELECT mandi_cart_json($1::uuid, $2::bigint, $3::bigint)::text", 3, params,
-                       ITEM_NOT_FOUND);
+    snprintf(total, sizeof total, "%lld", (long long)pr.total);
+    const char *params[] = {ctx->job->user_id, fee,         free_from, total, ids.data,
+                            discounts.data,    reasons.data};
+    PGresult *res = PQexecParams(ctx->db, PRICED_CART_SQL, 7, NULL, params, NULL, NULL, 0);
+    buf_free(&ids);
+    buf_free(&discounts);
+    buf_free(&reasons);
+    pricing_free(&pr);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+        return answer_db_failed(ctx, res);
+    buf_append(out, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+    PQclear(res);
+    return 0;
+}
+
+int cart_answer(job_ctx_t *ctx, int ok_status)
+{
+    buf_t json = BUF_INIT;
+    int rc = cart_json(ctx, &json);
+    if (!rc)
+        rc = answer_pack_json(ctx, json.data, json.len);
+    buf_free(&json);
+    return rc ? rc : ok_status;
 }
 
 int cart_get(job_ctx_t *ctx)
 {
     int rc = cart_open(ctx);
-    return rc ? rc : answer_cart(ctx, 200);
+    return rc ? rc : cart_answer(ctx, 200);
 }
 
 /* The product a line may be made of: live and sold, with the variant (if
@@ -146,7 +186,7 @@ int cart_add_item(job_ctx_t *ctx)
         return job_fail(ctx, 409, "CART_FULL", "a cart holds at most %d lines", CART_LINES_MAX);
     if ((rc = touch_cart(ctx)))
         return rc;
-    return answer_cart(ctx, 201);
+    return cart_answer(ctx, 201);
 }
 
 /* The caller's line :id, locked; fills its product. */
@@ -205,7 +245,7 @@ int cart_update_item(job_ctx_t *ctx)
         return stock_insufficient(ctx, product, stock);
     if ((rc = touch_cart(ctx)))
         return rc;
-    return answer_cart(ctx, 200);
+    return cart_answer(ctx, 200);
 }
 
 int cart_remove_item(job_ctx_t *ctx)
@@ -218,7 +258,7 @@ int cart_remove_item(job_ctx_t *ctx)
     if ((rc = answer_exec(ctx, "DELETE FROM cart_items WHERE id = $1", 1, params)) ||
         (rc = touch_cart(ctx)))
         return rc;
-    return answer_cart(ctx, 200);
+    return cart_answer(ctx, 200);
 }
 
 int cart_clear(job_ctx_t *ctx)
@@ -230,7 +270,7 @@ int cart_clear(job_ctx_t *ctx)
     if ((rc = answer_exec(ctx, "DELETE FROM cart_items WHERE user_id = $1", 1, params)) ||
         (rc = touch_cart(ctx)))
         return rc;
-    return answer_cart(ctx, 200);
+    return cart_answer(ctx, 200);
 }
 
 /* Every problem of the cart, one row each, as JSON objects. A problem is
@@ -278,9 +318,7 @@ int cart_clear(job_ctx_t *ctx)
     "    p.code, p.item_id, p.store_id) FROM problems p), '[]') AS problems) "                     \
     "SELECT CASE WHEN valid THEN 'valid' WHEN NOT EXISTS (SELECT 1 FROM problems WHERE "           \
     "  blocking AND code NOT IN ('OUT_OF_STOCK', 'INSUFFICIENT_STOCK')) THEN 'stock' "             \
-    "  ELSE 'blocked' END, (CASE WHEN $5::boolean THEN jsonb_build_object('valid', valid, "        \
-    "  'problems', problems, 'cart', mandi_cart_json($1::uuid, $3::bigint, $4::bigint)) "          \
-    "  ELSE jsonb_build_object('problems', problems) END)::text FROM v"
+    "  ELSE 'blocked' END, jsonb_build_object('valid', valid, 'problems', problems)::text FROM v"
 
 int cart_problems(job_ctx_t *ctx, const char *address, int with_cart, cart_verdict_t *verdict,
                   buf_t *json)
@@ -297,19 +335,22 @@ int cart_problems(job_ctx_t *ctx, const char *address, int with_cart, cart_verdi
         if (!mine)
             return job_fail(ctx, 404, "ADDRESS_NOT_FOUND", "the address does not exist");
     }
-    char fee[24], free_from[24];
-    snprintf(fee, sizeof fee, "%ld", config_get_long("MANDI_DELIVERY_FEE_PAISE"));
-    snprintf(free_from, sizeof free_from, "%ld", config_get_long("MANDI_FREE_DELIVERY_PAISE"));
-    const char *params[] = {ctx->job->user_id, address, fee, free_from,
-                            with_cart ? "true" : "false"};
-    PGresult *res = PQexecParams(ctx->db, PROBLEMS_SQL, 5, NULL, params, NULL, NULL, 0);
+    const char *params[] = {ctx->job->user_id, address};
+    PGresult *res = PQexecParams(ctx->db, PROBLEMS_SQL, 2, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
         return answer_db_failed(ctx, res);
     const char *v = PQgetvalue(res, 0, 0);
     *verdict = v[0] == 'v' ? CART_VALID : v[0] == 's' ? CART_SHORT_OF_STOCK : CART_BLOCKED;
-    buf_append(json, PQgetvalue(res, 0, 1), (size_t)PQgetlength(res, 0, 1));
+    /* {"valid", "problems"}, and with the cart: its closing brace gives
+     * way to "cart" (jsonb text always ends with the object's brace). */
+    buf_append(json, PQgetvalue(res, 0, 1), (size_t)PQgetlength(res, 0, 1) - (with_cart ? 1 : 0));
     PQclear(res);
-    return 0;
+    if (!with_cart)
+        return 0;
+    buf_append_str(json, ", \"cart\": ");
+    int rc = cart_json(ctx, json);
+    buf_append_char(json, '}');
+    return rc;
 }
 
 int cart_validate(job_ctx_t *ctx)

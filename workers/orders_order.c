@@ -97,7 +97,7 @@ static int illegal_transition(job_ctx_t *ctx, const char *from, const char *to, 
 enum { REACH_NONE, REACH_OWNER, REACH_STAFF };
 
 typedef struct {
-    char id[37], number[32], status[16];
+    char id[37], number[32], status[16], checkout[37];
     int reach;
 } order_row_t;
 
@@ -108,8 +108,8 @@ static int lock_order(job_ctx_t *ctx, const char *id, order_row_t *o)
     const char *params[] = {ctx->job->user_id, ctx->job->role, ctx->job->zones, id};
     PGresult *res = PQexecParams(ctx->db,
                                  "SELECT o.number, o.status, " STAFF_REACH ", "
-                                 "o.user_id = $1::uuid FROM orders o WHERE o.id = $4::uuid "
-                                 "FOR UPDATE OF o",
+                                 "o.user_id = $1::uuid, o.checkout_id FROM orders o "
+                                 "WHERE o.id = $4::uuid FOR UPDATE OF o",
                                  4, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
         return answer_db_failed(ctx, res);
@@ -118,6 +118,7 @@ static int lock_order(job_ctx_t *ctx, const char *id, order_row_t *o)
         snprintf(o->id, sizeof o->id, "%s", id);
         snprintf(o->number, sizeof o->number, "%s", PQgetvalue(res, 0, 0));
         snprintf(o->status, sizeof o->status, "%s", PQgetvalue(res, 0, 1));
+        snprintf(o->checkout, sizeof o->checkout, "%s", PQgetvalue(res, 0, 4));
         o->reach = PQgetvalue(res, 0, 2)[0] == 't'   ? REACH_STAFF
                    : PQgetvalue(res, 0, 3)[0] == 't' ? REACH_OWNER
                                                      : REACH_NONE;
@@ -166,6 +167,22 @@ static int release_stock(job_ctx_t *ctx, const order_row_t *o)
     return rc;
 }
 
+/* Gives back the promotion uses of a checkout once all its orders are
+ * cancelled (a checkout used each promotion once, whatever its orders). */
+static int release_promotions(job_ctx_t *ctx, const order_row_t *o)
+{
+    const char *params[] = {o->checkout};
+    return answer_exec(ctx,
+                       "WITH gone AS (UPDATE promotion_redemptions r SET released_at = now() "
+                       "  WHERE r.checkout_id = $1::uuid AND r.released_at IS NULL "
+                       "  AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.checkout_id = $1::uuid "
+                       "                  AND o.status <> 'CANCELLED') "
+                       "  RETURNING promotion_id) "
+                       "UPDATE promotions p SET used_count = p.used_count - 1 FROM gone "
+                       "WHERE p.id = gone.promotion_id",
+                       1, params);
+}
+
 /* Moves a locked order to `to`, with the history row, the stock released
  * on cancellation, and the event. */
 static int move_order(job_ctx_t *ctx, const order_row_t *o, const char *to, const char *note)
@@ -174,16 +191,27 @@ static int move_order(job_ctx_t *ctx, const order_row_t *o, const char *to, cons
     if (!t || (o->reach == REACH_OWNER && !t->owner_may))
         return illegal_transition(ctx, o->status, to, o->reach == REACH_OWNER);
     int cancelling = strcmp(to, "CANCELLED") == 0;
+    /* Cancellations of one checkout's orders queue, so the last of them
+     * sees the others cancelled and gives the promotions back. */
+    const char *checkout[] = {o->checkout};
+    int rc = cancelling ? answer_exec(ctx,
+                                      "SELECT pg_advisory_xact_lock(hashtext('mandi.checkout:' "
+                                      "|| $1))",
+                                      1, checkout)
+                        : 0;
+    if (rc)
+        return rc;
     const char *params[] = {
         o->id, to, ctx->job->user_id, ctx->job->role, note, cancelling ? note : NULL, o->status};
-    int rc = answer_exec(ctx,
-                         "WITH u AS (UPDATE orders SET status = $2, updated_at = now(), "
-                         "  cancel_reason = coalesce($6, cancel_reason) WHERE id = $1::uuid "
-                         "  RETURNING id) "
-                         "INSERT INTO order_status_history (order_id, from_status, to_status, "
-                         "actor_id, actor_role, note) SELECT id, $7, $2, $3::uuid, $4, $5 FROM u",
-                         7, params);
-    if (rc || (cancelling && (rc = release_stock(ctx, o))))
+    rc = answer_exec(ctx,
+                     "WITH u AS (UPDATE orders SET status = $2, updated_at = now(), "
+                     "  cancel_reason = coalesce($6, cancel_reason) WHERE id = $1::uuid "
+                     "  RETURNING id) "
+                     "INSERT INTO order_status_history (order_id, from_status, to_status, "
+                     "actor_id, actor_role, note) SELECT id, $7, $2, $3::uuid, $4, $5 FROM u",
+                     7, params);
+    /* Promotions before stock: checkout locks them in that order too. */
+    if (rc || (cancelling && ((rc = release_promotions(ctx, o)) || (rc = release_stock(ctx, o)))))
         return rc;
     char extra[64];
     snprintf(extra, sizeof extra, "{\"from\": \"%s\"}", o->status);
@@ -283,6 +311,196 @@ static int reserve_stock(job_ctx_t *ctx, const char *checkout)
     return rc;
 }
 
+/* Prices the checkout with the cart's promotions and promotion_code (NULL
+ * when none) attached as apply would attach it. The customer was shown the
+ * attached promotions' discount, so one that can no longer be used refuses
+ * the checkout instead of silently charging more; a named code that does
+ * not apply is refused as apply refuses it. */
+static int price_checkout(job_ctx_t *ctx, const char *code, pricing_t *pr)
+{
+    int rc;
+    if ((rc = pricing_load_lines(ctx, pr)) ||
+        (rc = pricing_load_offers(ctx, pr, OFFERS_ATTACHED, NULL)))
+        return rc;
+    size_t attached = pr->noffers;
+    char named[37] = "";
+    if (code) {
+        if ((rc = pricing_load_offers(ctx, pr, OFFERS_CODE, code)))
+            return rc;
+        if (pr->noffers == attached)
+            return job_fail(ctx, 422, "PROMOTION_NOT_FOUND", "no promotion has the code %s", code);
+        if (pr->offers[attached].unusable[0])
+            return offer_refuse(ctx, 422, "PROMOTION_UNAVAILABLE", &pr->offers[attached]);
+        snprintf(named, sizeof named, "%s", pr->offers[attached].id);
+        pricing_attach(pr, attached);
+    }
+    for (size_t i = 0; i < pr->noffers; i++)
+        if (pr->offers[i].unusable[0])
+            return offer_refuse(ctx, 409, "PROMOTION_UNAVAILABLE", &pr->offers[i]);
+    if ((rc = pricing_stack(ctx, pr)))
+        return rc;
+    for (size_t i = 0; named[0] && i < pr->noffers; i++)
+        if (strcmp(pr->offers[i].id, named) == 0 && pr->offers[i].discount == 0)
+            return offer_refuse(ctx, 422, "PROMOTION_NOT_APPLICABLE", &pr->offers[i]);
+    return 0;
+}
+
+static int offer_by_id(const void *a, const void *b)
+{
+    return strcmp((*(const offer_t *const *)a)->id, (*(const offer_t *const *)b)->id);
+}
+
+/* Counts one use of every promotion that gave a discount, in id order (the
+ * lock order of every checkout). The conditional increment under the row
+ * lock is what holds a usage limit against concurrent checkouts: the
+ * checkout that finds the limit reached is refused with 409. */
+static int redeem(job_ctx_t *ctx, pricing_t *pr)
+{
+    const offer_t **used = calloc(pr->noffers + 1, sizeof *used);
+    size_t n = 0;
+    if (!used)
+        return job_fail(ctx, 503, "OUT_OF_MEMORY", "the promotions could not be redeemed");
+    for (size_t i = 0; i < pr->noffers; i++)
+        if (pr->offers[i].discount > 0)
+            used[n++] = &pr->offers[i];
+    qsort(used, n, sizeof *used, offer_by_id);
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        char amount[24];
+        snprintf(amount, sizeof amount, "%lld", (long long)used[i]->discount);
+        const char *params[] = {used[i]->id, ctx->job->user_id, ctx->job->id, amount};
+        PGresult *res = PQexecParams(
+            ctx->db,
+            "WITH counted AS (UPDATE promotions SET used_count = used_count + 1 "
+            "  WHERE id = $1::uuid AND deleted_at IS NULL AND is_active AND starts_at <= now() "
+            "  AND now() < ends_at AND (usage_limit IS NULL OR used_count < usage_limit) "
+            "  RETURNING id) "
+            "INSERT INTO promotion_redemptions (promotion_id, user_id, checkout_id, "
+            "discount_paise) SELECT id, $2::uuid, $3::uuid, $4::bigint FROM counted RETURNING 1",
+            4, NULL, params, NULL, NULL, 0);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+            rc = answer_db_failed(ctx, res);
+            break;
+        }
+        int counted = PQntuples(res) == 1;
+        PQclear(res);
+        if (!counted) {
+            offer_t gone = *used[i];
+            snprintf(gone.unusable, sizeof gone.unusable, "exhausted");
+            rc = offer_refuse(ctx, 409, "PROMOTION_UNAVAILABLE", &gone);
+        }
+    }
+    free(used);
+    return rc;
+}
+
+/* Each store's part of each promotion (docs/PROMOTIONS.md §6), as three
+ * parallel PostgreSQL arrays: store ids, promotion ids, amounts. */
+static void store_parts(const pricing_t *pr, buf_t *stores, buf_t *promos, buf_t *amounts)
+{
+    buf_append_char(stores, '{');
+    buf_append_char(promos, '{');
+    buf_append_char(amounts, '{');
+    int first = 1;
+    for (size_t i = 0; i < pr->noffers; i++)
+        for (size_t l = 0; l < pr->nlines; l++) {
+            /* The first line of each store sums the store's lines. */
+            int seen = 0;
+            for (size_t k = 0; k < l && !seen; k++)
+                seen = strcmp(pr->lines[k].store_id, pr->lines[l].store_id) == 0;
+            if (seen)
+                continue;
+            int64_t part = 0;
+            for (size_t k = l; k < pr->nlines; k++)
+                if (strcmp(pr->lines[k].store_id, pr->lines[l].store_id) == 0)
+                    part += pr->shares[i * pr->nlines + k];
+            if (part == 0)
+                continue;
+            const char *sep = first ? "" : ",";
+            buf_printf(stores, "%s%s", sep, pr->lines[l].store_id);
+            buf_printf(promos, "%s%s", sep, pr->offers[i].id);
+            buf_printf(amounts, "%s%lld", sep, (long long)part);
+            first = 0;
+        }
+    buf_append_char(stores, '}');
+    buf_append_char(promos, '}');
+    buf_append_char(amounts, '}');
+}
+
+/* One order per store of the cart: items copied, each store's part of the
+ * discount ($9-$11) and delivery fee (on the store's subtotal before
+ * discount, as the cart shows it), and the first history row. */
+static const char checkout_sql[] =
+    "WITH lines AS (SELECT ci.product_id, ci.variant, ci.quantity, p.name, p.sku, "
+    "  p.selling_price_paise AS price, p.store_id, s.zone "
+    "  FROM cart_items ci JOIN products p ON p.id = ci.product_id "
+    "  JOIN stores s ON s.id = p.store_id WHERE ci.user_id = $1::uuid), "
+    "disc AS (SELECT * FROM unnest($9::uuid[], $10::uuid[], $11::bigint[]) "
+    "  x(store_id, promotion_id, amount)), "
+    "per_store AS (SELECT store_id, zone, sum(price * quantity) AS subtotal FROM lines "
+    "  GROUP BY store_id, zone), "
+    "made AS (INSERT INTO orders (checkout_id, user_id, store_id, zone, status, "
+    "  payment_method, address, notes, subtotal_paise, discount_paise, delivery_fee_paise, "
+    "  total_paise) "
+    "  SELECT $2::uuid, $1::uuid, ps.store_id, ps.zone, 'CONFIRMED', $3, "
+    "  (SELECT mandi_address_json(a) FROM addresses a WHERE a.id = $4::uuid), $5, "
+    "  ps.subtotal, d.discount, f.fee, ps.subtotal - d.discount + f.fee FROM per_store ps, "
+    "  LATERAL (SELECT CASE WHEN ps.subtotal >= $7::bigint THEN 0 ELSE $6::bigint END "
+    "           AS fee) f, "
+    "  LATERAL (SELECT coalesce(sum(amount), 0) AS discount FROM disc "
+    "           WHERE disc.store_id = ps.store_id) d "
+    "  RETURNING id, store_id), "
+    "items AS (INSERT INTO order_items (order_id, product_id, name, sku, variant, "
+    "  unit_price_paise, quantity, line_total_paise) "
+    "  SELECT m.id, l.product_id, l.name, l.sku, nullif(l.variant, ''), l.price, l.quantity, "
+    "  l.price * l.quantity FROM lines l JOIN made m ON m.store_id = l.store_id), "
+    "parts AS (INSERT INTO order_promotions (order_id, promotion_id, code, discount_paise) "
+    "  SELECT m.id, d.promotion_id, p.code, d.amount FROM disc d "
+    "  JOIN made m ON m.store_id = d.store_id JOIN promotions p ON p.id = d.promotion_id) "
+    "INSERT INTO order_status_history (order_id, from_status, to_status, actor_id, "
+    "  actor_role, note) SELECT id, NULL, 'CONFIRMED', $1::uuid, $8, "
+    "  'cash on delivery: confirmed at checkout' FROM made";
+
+/* Writes the orders of a priced checkout, reserves their stock, empties
+ * the cart and records order.created for each. */
+static int place_orders(job_ctx_t *ctx, const pricing_t *pr, const char *method,
+                        const char *address, const char *notes)
+{
+    char fee[24], free_from[24];
+    snprintf(fee, sizeof fee, "%ld", config_get_long("MANDI_DELIVERY_FEE_PAISE"));
+    snprintf(free_from, sizeof free_from, "%ld", config_get_long("MANDI_FREE_DELIVERY_PAISE"));
+    buf_t stores = BUF_INIT, promos = BUF_INIT, amounts = BUF_INIT;
+    store_parts(pr, &stores, &promos, &amounts);
+    /* The checkout id is the job's: a redelivered job (already answered
+     * from its record) never gets here twice. */
+    const char *params[] = {
+        ctx->job->user_id, ctx->job->id,   method,      address,     notes,       fee,
+        free_from,         ctx->job->role, stores.data, promos.data, amounts.data};
+    PGresult *res = PQexecParams(ctx->db, checkout_sql, 11, NULL, params, NULL, NULL, 0);
+    buf_free(&stores);
+    buf_free(&promos);
+    buf_free(&amounts);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        return answer_db_failed(ctx, res);
+    PQclear(res);
+    int rc;
+    if ((rc = reserve_stock(ctx, ctx->job->id)))
+        return rc;
+    const char *owner[] = {ctx->job->user_id};
+    if ((rc = answer_exec(ctx, "DELETE FROM cart_items WHERE user_id = $1", 1, owner)) ||
+        (rc = answer_exec(ctx, "DELETE FROM cart_promotions WHERE user_id = $1", 1, owner)))
+        return rc;
+    const char *checkout[] = {ctx->job->id};
+    res = PQexecParams(ctx->db, "SELECT id FROM orders WHERE checkout_id = $1 ORDER BY number", 1,
+                       NULL, checkout, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        return answer_db_failed(ctx, res);
+    for (int i = 0; i < PQntuples(res) && !rc; i++)
+        rc = order_event(ctx, "order.created", PQgetvalue(res, i, 0), NULL);
+    PQclear(res);
+    return rc;
+}
+
 int order_create(job_ctx_t *ctx)
 {
     const msgpack_object *body;
@@ -301,61 +519,18 @@ int order_create(job_ctx_t *ctx)
     if (strcmp(method, "cod") != 0)
         return job_fail(ctx, 422, "PAYMENT_METHOD_UNAVAILABLE",
                         "payment_method %s is not available yet; use cod", method);
-    if (has_code == IN_PRESENT)
-        return job_fail(ctx, 422, "PROMOTION_NOT_FOUND", "no promotion has the code %s", code);
-    /* The cart row's lock queues two checkouts of one user. */
+    /* The cart row's lock queues two checkouts of one user (and so keeps a
+     * per-user promotion limit); then promotions, then stock are locked. */
     if ((rc = cart_open(ctx)) || (rc = check_cart(ctx, address)))
         return rc;
-
-    char fee[24], free_from[24];
-    snprintf(fee, sizeof fee, "%ld", config_get_long("MANDI_DELIVERY_FEE_PAISE"));
-    snprintf(free_from, sizeof free_from, "%ld", config_get_long("MANDI_FREE_DELIVERY_PAISE"));
-    /* The checkout id is the job's: a redelivered job (already answered
-     * from its record) never gets here twice. */
-    const char *params[] = {ctx->job->user_id,       ctx->job->id, method,    address,
-                            notes[0] ? notes : NULL, fee,          free_from, ctx->job->role};
-    PGresult *res = PQexecParams(
-        ctx->db,
-        "WITH lines AS (SELECT ci.product_id, ci.variant, ci.quantity, p.name, p.sku, "
-        "  p.selling_price_paise AS price, p.store_id, s.zone "
-        "  FROM cart_items ci JOIN products p ON p.id = ci.product_id "
-        "  JOIN stores s ON s.id = p.store_id WHERE ci.user_id = $1::uuid), "
-        "per_store AS (SELECT store_id, zone, sum(price * quantity) AS subtotal FROM lines "
-        "  GROUP BY store_id, zone), "
-        "made AS (INSERT INTO orders (checkout_id, user_id, store_id, zone, status, "
-        "  payment_method, address, notes, subtotal_paise, delivery_fee_paise, total_paise) "
-        "  SELECT $2::uuid, $1::uuid, ps.store_id, ps.zone, 'CONFIRMED', $3, "
-        "  (SELECT mandi_address_json(a) FROM addresses a WHERE a.id = $4::uuid), $5, "
-        "  ps.subtotal, f.fee, ps.subtotal + f.fee FROM per_store ps, "
-        "  LATERAL (SELECT CASE WHEN ps.subtotal >= $7::bigint THEN 0 ELSE $6::bigint END "
-        "           AS fee) f "
-        "  RETURNING id, store_id), "
-        "items AS (INSERT INTO order_items (order_id, product_id, name, sku, variant, "
-        "  unit_price_paise, quantity, line_total_paise) "
-        "  SELECT m.id, l.product_id, l.name, l.sku, nullif(l.variant, ''), l.price, l.quantity, "
-        "  l.price * l.quantity FROM lines l JOIN made m ON m.store_id = l.store_id) "
-        "INSERT INTO order_status_history (order_id, from_status, to_status, actor_id, "
-        "  actor_role, note) SELECT id, NULL, 'CONFIRMED', $1::uuid, $8, "
-        "  'cash on delivery: confirmed at checkout' FROM made",
-        8, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK)
-        return answer_db_failed(ctx, res);
-    PQclear(res);
-    if ((rc = reserve_stock(ctx, ctx->job->id)))
-        return rc;
-    const char *owner[] = {ctx->job->user_id};
-    if ((rc = answer_exec(ctx, "DELETE FROM cart_items WHERE user_id = $1", 1, owner)))
-        return rc;
-    const char *checkout[] = {ctx->job->id};
-    res = PQexecParams(ctx->db, "SELECT id FROM orders WHERE checkout_id = $1 ORDER BY number", 1,
-                       NULL, checkout, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        return answer_db_failed(ctx, res);
-    for (int i = 0; i < PQntuples(res) && !rc; i++)
-        rc = order_event(ctx, "order.created", PQgetvalue(res, i, 0), NULL);
-    PQclear(res);
+    pricing_t pr = {0};
+    if (!(rc = price_checkout(ctx, has_code == IN_PRESENT ? code : NULL, &pr)) &&
+        !(rc = redeem(ctx, &pr)))
+        rc = place_orders(ctx, &pr, method, address, notes[0] ? notes : NULL);
+    pricing_free(&pr);
     if (rc)
         return rc;
+    const char *checkout[] = {ctx->job->id};
     return answer_json(ctx, 201,
                        "SELECT jsonb_build_object('checkout_id', $1::uuid, 'orders', "
                        "jsonb_agg(mandi_order_json(o) ORDER BY o.number))::text "

@@ -27,7 +27,7 @@ typedef struct {
     char store_id[PROMO_ID_SIZE];
     char zone[PROMO_ZONE_SIZE]; /* the store's zone */
     int64_t unit_price_paise;   /* >= 0 */
-    int64_t quantity;         /* >= 0 */
+    int64_t quantity;           /* >= 0 */
 } cart_line_t;
 
 typedef enum {

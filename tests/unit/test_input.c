@@ -107,6 +107,30 @@ static void test_dates(void)
         CHECK(!input_date_valid(bad[i], 0));
 }
 
+static void test_timestamp(void)
+{
+    const char *good[] = {"2026-11-23T18:30:00+05:30", "2026-11-23T13:00:00Z",
+                          "2024-02-29T23:59:59.123456-03:00", "2026-01-01T00:00:00.5Z"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        CHECK(input_timestamp_valid(good[i]));
+    const char *bad[] = {"2026-11-23",
+                         "2026-11-23T18:30:00",  /* no zone */
+                         "2026-11-23 18:30:00Z", /* no T */
+                         "2026-02-30T10:00:00Z", /* no such day */
+                         "2026-11-23T24:00:00Z",
+                         "2026-11-23T18:60:00Z",
+                         "2026-11-23T18:30:60Z",
+                         "2026-11-23T18:30:00.Z",
+                         "2026-11-23T18:30:00.1234567Z",
+                         "2026-11-23T18:30:00+0530",
+                         "2026-11-23T18:30:00+15:00",
+                         "2026-11-23T18:30:00Zjunk",
+                         "2026-11-23T1a:30:00Z",
+                         ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK(!input_timestamp_valid(bad[i]));
+}
+
 static void test_reach(void)
 {
     CHECK(role_reach("SUPER_ADMIN") == ROLES_ANY);
@@ -121,6 +145,7 @@ static void test_reach(void)
 
 int main(void)
 {
+    test_timestamp();
     test_uuid();
     test_dates();
     test_reach();

@@ -435,14 +435,16 @@ static void test_stack_shares(void)
     const promo_t *cp[] = {&capped};
     CHECK_INT(promo_stack(cp, 1, uneven, 2, each, shares, &total), PROMO_OK);
     CHECK_INT(total, 250);
-    CHECK_INT(shares[0], 83); /* 83.33 */
+    CHECK_INT(shares[0], 83);  /* 83.33 */
     CHECK_INT(shares[1], 167); /* 166.67 + the paisa of the larger remainder */
 
     /* A bundle is taken from its own products' lines only. */
     cart_line_t mixed[] = {line("atta", "c", "s", 10000, 2), line("dal", "c", "s", 8000, 1),
                            line("rice", "c", "s", 5000, 1)};
     promo_bundle_item_t items[] = {{"atta", 2}, {"dal", 1}};
-    promo_t deal = {.kind = PROMO_BUNDLE, .bundle_items = items, .n_bundle_items = 2,
+    promo_t deal = {.kind = PROMO_BUNDLE,
+                    .bundle_items = items,
+                    .n_bundle_items = 2,
                     .bundle_price_paise = 20000};
     const promo_t *dp[] = {&deal};
     CHECK_INT(promo_stack(dp, 1, mixed, 3, each, shares, &total), PROMO_OK);
