@@ -41,6 +41,8 @@ static const config_entry_t config_table[] = {
     {"MANDI_DELIVERY_FEE_PAISE", "4000", "Delivery fee per store in a cart, paise", 0},
     {"MANDI_FREE_DELIVERY_PAISE", "49900",
      "A store's lines in a cart from this subtotal up deliver free, paise", 0},
+    {"MANDI_UNPAID_ORDER_MINUTES", "30",
+     "Minutes a razorpay order may wait for its payment before it is cancelled", 0},
     {"MANDI_MAX_BODY_BYTES", "1048576", "Largest accepted HTTP request body, bytes", 0},
     {"MANDI_TEST_MODE", "0", "1 enables test-only jobs and hooks; never in production", 0},
     {"MANDI_LOG_LEVEL", "info", "Least severe log level written: debug, info, warn or error", 0},

@@ -35,6 +35,7 @@ static const permission_t permissions[] = {
     {"catalog.sell",     ADMINS | ROLE_MERCHANT,                 "MERCHANT only for the stores it owns and their products, stock and requests"},
     {"listings.review",  ADMINS | ROLE_MODERATOR,                NULL},
     {"promotions.manage", ADMINS,                                NULL},
+    {"orders.admin",     ADMINS,                                 NULL},
     {"orders.manage",    ADMINS | ROLE_MERCHANT | ROLE_LOCATION_ADMIN,
                                                                  "MERCHANT only for the orders of its stores; LOCATION_ADMIN only for orders in its zones; others answer 404"},
 };

@@ -127,6 +127,7 @@ static const route_t routes[] = {
     {"GET",    "/api/orders/:id",               ROUTE_JOB,         ORD,     "order.get",      AUTH_USER,     "self",        0,    ROUTE_SYNC},
     {"PUT",    "/api/orders/:id/status",        ROUTE_JOB,         ORD,     "order.set_status", AUTH_USER,   "orders.manage", 0,  0},
     {"POST",   "/api/orders/:id/cancel",        ROUTE_JOB,         ORD,     "order.cancel",   AUTH_USER,     "self",        0,    0},
+    {"POST",   "/api/admin/orders/expire-unpaid", ROUTE_JOB,       ORD,     "order.expire_unpaid", AUTH_USER, "orders.admin", 0,   0},
     /* Test mode only: drive the runtime's hard cases through every pool. */
     {"GET",    "/api/_test/:pool/:type",        ROUTE_JOB,         ":pool", "test.:type",     AUTH_OPTIONAL, NULL,          0,    ROUTE_SYNC | ROUTE_TEST_ONLY},
     {"POST",   "/api/_test/:pool/:type",        ROUTE_JOB,         ":pool", "test.:type",     AUTH_OPTIONAL, NULL,          0,    ROUTE_TEST_ONLY},

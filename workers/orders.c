@@ -24,5 +24,6 @@ const job_handler_t orders_jobs[] = {
     {"order.get", order_get, 0},
     {"order.set_status", order_set_status, JOB_TX},
     {"order.cancel", order_cancel, JOB_TX},
+    {"order.expire_unpaid", order_expire_unpaid, JOB_TX},
     {NULL, NULL, 0},
 };

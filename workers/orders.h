@@ -112,5 +112,6 @@ int order_stats(job_ctx_t *ctx);
 int order_get(job_ctx_t *ctx);
 int order_set_status(job_ctx_t *ctx);
 int order_cancel(job_ctx_t *ctx);
+int order_expire_unpaid(job_ctx_t *ctx);
 
 #endif

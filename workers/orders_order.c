@@ -183,9 +183,9 @@ static int release_promotions(job_ctx_t *ctx, const order_row_t *o)
                        1, params);
 }
 
-/* Moves a locked order to `to`, with the history row, the stock released
- * on cancellation, and the event. */
-static int move_order(job_ctx_t *ctx, const order_row_t *o, const char *to, const char *note)
+/* Moves a locked order to `to`, with the history row, the stock and
+ * promotion uses given back on cancellation, and the event. */
+static int step_order(job_ctx_t *ctx, const order_row_t *o, const char *to, const char *note)
 {
     const transition_t *t = find_transition(o->status, to);
     if (!t || (o->reach == REACH_OWNER && !t->owner_may))
@@ -201,8 +201,14 @@ static int move_order(job_ctx_t *ctx, const order_row_t *o, const char *to, cons
                         : 0;
     if (rc)
         return rc;
-    const char *params[] = {
-        o->id, to, ctx->job->user_id, ctx->job->role, note, cancelling ? note : NULL, o->status};
+    const char *params[] = {o->id,
+                            to,
+                            ctx->job->user_id[0] ? ctx->job->user_id
+                                                 : NULL, /* none: a scheduled job */
+                            ctx->job->role[0] ? ctx->job->role : NULL,
+                            note,
+                            cancelling ? note : NULL,
+                            o->status};
     rc = answer_exec(ctx,
                      "WITH u AS (UPDATE orders SET status = $2, updated_at = now(), "
                      "  cancel_reason = coalesce($6, cancel_reason) WHERE id = $1::uuid "
@@ -215,7 +221,14 @@ static int move_order(job_ctx_t *ctx, const order_row_t *o, const char *to, cons
         return rc;
     char extra[64];
     snprintf(extra, sizeof extra, "{\"from\": \"%s\"}", o->status);
-    if ((rc = order_event(ctx, "order.status_changed", o->id, extra)))
+    return order_event(ctx, "order.status_changed", o->id, extra);
+}
+
+/* step_order, answered with the order and its history. */
+static int move_order(job_ctx_t *ctx, const order_row_t *o, const char *to, const char *note)
+{
+    int rc = step_order(ctx, o, to, note);
+    if (rc)
         return rc;
     const char *id[] = {o->id};
     return answer_json(ctx, 200,
@@ -253,6 +266,51 @@ int order_cancel(job_ctx_t *ctx)
         (rc = lock_order(ctx, id, &o)))
         return rc;
     return move_order(ctx, &o, "CANCELLED", reason);
+}
+
+/* Cancels razorpay orders still unpaid MANDI_UNPAID_ORDER_MINUTES after
+ * checkout, giving their stock and promotion uses back, oldest first and
+ * at most EXPIRE_BATCH per job (the answer says whether more wait). An
+ * order locked right now (its payment being confirmed) is skipped, not
+ * waited for: the next run looks at it again. */
+#define EXPIRE_BATCH "100"
+
+int order_expire_unpaid(job_ctx_t *ctx)
+{
+    char minutes[24];
+    snprintf(minutes, sizeof minutes, "%ld", config_get_long("MANDI_UNPAID_ORDER_MINUTES"));
+    const char *params[] = {minutes, EXPIRE_BATCH};
+    PGresult *res = PQexecParams(ctx->db,
+                                 "SELECT id, number, checkout_id FROM orders "
+                                 "WHERE status = 'PENDING' AND payment_method = 'razorpay' "
+                                 "AND created_at < now() - $1::int * interval '1 minute' "
+                                 "ORDER BY created_at, id LIMIT $2::int FOR UPDATE SKIP LOCKED",
+                                 2, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        return answer_db_failed(ctx, res);
+    int n = PQntuples(res), rc = 0;
+    buf_t numbers = BUF_INIT;
+    buf_append_char(&numbers, '{');
+    for (int i = 0; i < n && !rc; i++) {
+        order_row_t o = {.reach = REACH_STAFF};
+        snprintf(o.id, sizeof o.id, "%s", PQgetvalue(res, i, 0));
+        snprintf(o.number, sizeof o.number, "%s", PQgetvalue(res, i, 1));
+        snprintf(o.checkout, sizeof o.checkout, "%s", PQgetvalue(res, i, 2));
+        snprintf(o.status, sizeof o.status, "PENDING");
+        rc = step_order(ctx, &o, "CANCELLED", "not paid in time");
+        buf_printf(&numbers, "%s%s", i ? "," : "", o.number);
+    }
+    buf_append_char(&numbers, '}');
+    PQclear(res);
+    if (!rc) {
+        const char *answer[] = {numbers.data, n == atoi(EXPIRE_BATCH) ? "true" : "false"};
+        rc = answer_json(ctx, 200,
+                         "SELECT jsonb_build_object('cancelled', cardinality($1::text[]), "
+                         "'orders', to_jsonb($1::text[]), 'more', $2::boolean)::text",
+                         2, answer, ORDER_NOT_FOUND);
+    }
+    buf_free(&numbers);
+    return rc;
 }
 
 /* ---- checkout ------------------------------------------------------------ */
