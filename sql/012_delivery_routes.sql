@@ -29,19 +29,25 @@ CREATE TABLE delivery_route_orders (
     CONSTRAINT delivery_route_orders_stop_once UNIQUE (route_id, stop) DEFERRABLE INITIALLY DEFERRED
 );
 
--- A route with its orders (what a driver needs of each) and their count.
+-- A route's own fields (what the audit log keeps of it).
+CREATE FUNCTION mandi_delivery_route_fields_json(r delivery_routes) RETURNS jsonb
+    LANGUAGE sql STABLE PARALLEL SAFE
+    RETURN jsonb_build_object(
+        'id', r.id, 'zone', r.zone, 'driver_name', r.driver_name,
+        'driver_phone', r.driver_phone, 'route_date', r.route_date, 'notes', r.notes,
+        'created_by', r.created_by, 'created_at', mandi_ts(r.created_at),
+        'updated_at', mandi_ts(r.updated_at));
+
+-- A route with its orders in stop order (what a driver needs of each) and
+-- their count.
 CREATE FUNCTION mandi_delivery_route_json(r delivery_routes) RETURNS jsonb
     LANGUAGE sql STABLE
-    RETURN (SELECT jsonb_build_object(
-                'id', r.id, 'zone', r.zone, 'driver_name', r.driver_name,
-                'driver_phone', r.driver_phone, 'route_date', r.route_date, 'notes', r.notes,
-                'created_by', r.created_by, 'created_at', mandi_ts(r.created_at),
-                'updated_at', mandi_ts(r.updated_at), 'order_count', count(a.order_id),
-                'orders', coalesce(jsonb_agg(jsonb_build_object(
-                    'id', o.id, 'number', o.number, 'status', o.status, 'store_id', o.store_id,
-                    'total_paise', o.total_paise, 'address', o.address, 'stop', a.stop,
-                    'assigned_at', mandi_ts(a.assigned_at)) ORDER BY a.stop)
-                    FILTER (WHERE a.order_id IS NOT NULL), '[]'))
-            FROM (SELECT 1) one
-            LEFT JOIN delivery_route_orders a ON a.route_id = r.id
-            LEFT JOIN orders o ON o.id = a.order_id);
+    RETURN mandi_delivery_route_fields_json(r) || (
+        SELECT jsonb_build_object(
+            'order_count', count(*),
+            'orders', coalesce(jsonb_agg(jsonb_build_object(
+                'id', o.id, 'number', o.number, 'status', o.status, 'store_id', o.store_id,
+                'total_paise', o.total_paise, 'address', o.address, 'stop', a.stop,
+                'assigned_at', mandi_ts(a.assigned_at)) ORDER BY a.stop), '[]'))
+        FROM delivery_route_orders a JOIN orders o ON o.id = a.order_id
+        WHERE a.route_id = r.id);

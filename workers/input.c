@@ -393,3 +393,11 @@ int input_uuid_list(job_ctx_t *ctx, const msgpack_object *body, const char *fiel
     *count = v->via.array.size;
     return 0;
 }
+
+int input_kept(job_ctx_t *ctx, const char *const *fields, const int *found, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (found[i] == IN_NULL)
+            return input_fail(ctx, fields[i], "%s cannot be removed", fields[i]);
+    return 0;
+}

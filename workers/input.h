@@ -100,6 +100,10 @@ int input_container(job_ctx_t *ctx, const msgpack_object *body, const char *fiel
 int input_uuid_list(job_ctx_t *ctx, const msgpack_object *body, const char *field, int required,
                     uint32_t max, char (*out)[37], uint32_t *count, int *found);
 
+/* Refuses an explicit null for the fields of an update that may be
+ * changed but not cleared: found[i] is what the check of fields[i] found. */
+int input_kept(job_ctx_t *ctx, const char *const *fields, const int *found, size_t n);
+
 /* Pagination from the query: page (from 1, default 1) and limit (1..100,
  * default 20). */
 int input_page(job_ctx_t *ctx, int64_t *page, int64_t *limit);

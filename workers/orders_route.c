@@ -38,13 +38,17 @@
 #define READY_STATUSES "{PROCESSING,SHIPPED}"
 
 /* Statements take $1 role and $2 zones; IN_REACH(zone) is true when the
- * caller may manage what lies in zone. */
+ * caller may manage what lies in zone: a route r, an order o, or the zone
+ * $3. */
 #define IN_REACH(zone)                                                                             \
     "($1 IN ('ADMIN', 'SUPER_ADMIN') OR ($1 = 'LOCATION_ADMIN' AND " zone                          \
     " = ANY (string_to_array($2, ','))))"
+#define ROUTE_IN_REACH IN_REACH("r.zone")
+#define ORDER_IN_REACH IN_REACH("o.zone")
+#define ZONE_IN_REACH  IN_REACH("$3")
 
 /* What the audit log keeps of a route: its fields, not its orders. */
-#define ROUTE_FIELDS_JSON "(mandi_delivery_route_json(r) - 'orders')::text"
+#define ROUTE_FIELDS_JSON "mandi_delivery_route_fields_json(r)::text"
 
 typedef struct {
     char id[37], zone[ZONE_CHARS * 4 + 1];
@@ -65,7 +69,7 @@ static int lock_route(job_ctx_t *ctx, const char *id, route_row_t *r)
                                  "SELECT r.zone, (SELECT count(*) FROM delivery_route_orders a "
                                  "WHERE a.route_id = r.id), " ROUTE_FIELDS_JSON
                                  " FROM delivery_routes r WHERE r.id = $3::uuid "
-                                 "AND " IN_REACH("r.zone") " FOR UPDATE OF r",
+                                 "AND " ROUTE_IN_REACH " FOR UPDATE OF r",
                                  3, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
         return answer_db_failed(ctx, res);
@@ -84,9 +88,10 @@ static int lock_route(job_ctx_t *ctx, const char *id, route_row_t *r)
 static int check_zone_reach(job_ctx_t *ctx, const char *zone)
 {
     const char *params[] = {ctx->job->role, ctx->job->zones, zone};
-    PGresult *res = PQexecParams(ctx->db, "SELECT " IN_REACH("$3"), 3, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
-        return answer_db_failed(ctx, res);
+    PGresult *res;
+    int rc = answer_row(ctx, "SELECT " ZONE_IN_REACH, 3, params, &res);
+    if (rc)
+        return rc;
     int reached = PQgetvalue(res, 0, 0)[0] == 't';
     PQclear(res);
     if (reached)
@@ -103,26 +108,31 @@ static int refuse_with_orders(job_ctx_t *ctx, const route_row_t *r, const char *
     return 409;
 }
 
-/* Runs a write that returns one route's id and ROUTE_FIELDS_JSON, records
- * it in the audit log as action (before: NULL for a new route), and
- * answers the route as it is now with ok_status. */
-static int write_route(job_ctx_t *ctx, int ok_status, const char *action, const char *before,
-                       const char *sql, int nparams, const char *const *params)
+/* Answers route id as it is now with ok_status. */
+static int answer_route(job_ctx_t *ctx, int ok_status, const char *id)
 {
-    PGresult *res = PQexecParams(ctx->db, sql, nparams, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
-        return answer_db_failed(ctx, res);
-    char id[37];
-    snprintf(id, sizeof id, "%s", PQgetvalue(res, 0, 0));
-    int rc = accounts_audit(ctx, action, "delivery_route", id, before, PQgetvalue(res, 0, 1));
-    PQclear(res);
-    if (rc)
-        return rc;
-    const char *route[] = {id};
+    const char *params[] = {id};
     return answer_json(ctx, ok_status,
                        "SELECT mandi_delivery_route_json(r)::text FROM delivery_routes r "
                        "WHERE r.id = $1::uuid",
-                       1, route, ROUTE_NOT_FOUND);
+                       1, params, ROUTE_NOT_FOUND);
+}
+
+/* Runs a write that returns one route's id and ROUTE_FIELDS_JSON, records
+ * it in the audit log as action (before: NULL for a new route), and
+ * answers the route with ok_status. */
+static int write_route(job_ctx_t *ctx, int ok_status, const char *action, const char *before,
+                       const char *sql, int nparams, const char *const *params)
+{
+    PGresult *res;
+    int rc = answer_row(ctx, sql, nparams, params, &res);
+    if (rc)
+        return rc;
+    char id[37];
+    snprintf(id, sizeof id, "%s", PQgetvalue(res, 0, 0));
+    rc = accounts_audit(ctx, action, "delivery_route", id, before, PQgetvalue(res, 0, 1));
+    PQclear(res);
+    return rc ? rc : answer_route(ctx, ok_status, id);
 }
 
 /* ---- a route's fields ---------------------------------------------------- */
@@ -152,15 +162,10 @@ static int read_route(job_ctx_t *ctx, int creating, route_input_t *in)
                          &in->has_notes)))
         return rc;
     /* A route always has these; an update may change them, not clear them. */
-    const struct {
-        int found;
-        const char *field;
-    } kept[] = {{in->has_zone, "zone"},
-                {in->has_driver_name, "driver_name"},
-                {in->has_route_date, "route_date"}};
-    for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++)
-        if (kept[i].found == IN_NULL)
-            return input_fail(ctx, kept[i].field, "%s cannot be removed", kept[i].field);
+    static const char *const kept[] = {"zone", "driver_name", "route_date"};
+    const int found[] = {in->has_zone, in->has_driver_name, in->has_route_date};
+    if ((rc = input_kept(ctx, kept, found, sizeof kept / sizeof kept[0])))
+        return rc;
     if (!in->has_zone && !in->has_driver_name && !in->has_driver_phone && !in->has_route_date &&
         !in->has_notes)
         return input_fail(ctx, "body", "the body must hold at least one field to change");
@@ -180,24 +185,21 @@ int route_list(job_ctx_t *ctx)
         (rc = answer_read_page(ctx, &page)))
         return rc;
     const char *params[] = {
-        ctx->job->role, ctx->job->zones, zone[0] ? zone : NULL, date[0] ? date : NULL, page.page,
-        page.limit,     page.offset};
-    /* The coming days first: a route's date, then the newest made. */
+        ctx->job->role, ctx->job->zones, zone[0] ? zone : NULL, date[0] ? date : NULL,
+        page.page,      page.limit,      page.offset,
+    };
+    /* The latest date first, then the newest made. */
     return answer_json(
         ctx, 200,
-        "WITH hits AS (SELECT r FROM delivery_routes r WHERE " IN_REACH(
-            "r.zone") "  AND ($3::text IS NULL OR r.zone = $3) AND ($4::date IS NULL OR "
-                      "r.route_date = $4)), "
-                      "page AS (SELECT r FROM hits ORDER BY (r).route_date DESC, (r).created_at "
-                      "DESC, (r).id "
-                      "  LIMIT $6::bigint OFFSET $7::bigint) "
-                      "SELECT jsonb_build_object('items', (SELECT coalesce(jsonb_agg("
-                      "  mandi_delivery_route_json(r) ORDER BY (r).route_date DESC, (r).created_at "
-                      "DESC, "
-                      "  (r).id), '[]') FROM page), "
-                      "'pagination', mandi_pagination($5::bigint, $6::bigint, (SELECT count(*) "
-                      "FROM hits)))"
-                      "::text",
+        "WITH hits AS (SELECT r FROM delivery_routes r WHERE " ROUTE_IN_REACH
+        "  AND ($3::text IS NULL OR r.zone = $3) AND ($4::date IS NULL OR r.route_date = $4)), "
+        "page AS (SELECT r FROM hits ORDER BY (r).route_date DESC, (r).created_at DESC, (r).id "
+        "  LIMIT $6::bigint OFFSET $7::bigint) "
+        "SELECT jsonb_build_object("
+        "  'items', (SELECT coalesce(jsonb_agg(mandi_delivery_route_json(r) "
+        "    ORDER BY (r).route_date DESC, (r).created_at DESC, (r).id), '[]') FROM page), "
+        "  'pagination', mandi_pagination($5::bigint, $6::bigint, "
+        "    (SELECT count(*) FROM hits)))::text",
         7, params, ROUTE_NOT_FOUND);
 }
 
@@ -210,7 +212,7 @@ int route_get(job_ctx_t *ctx)
     const char *params[] = {ctx->job->role, ctx->job->zones, id};
     return answer_json(ctx, 200,
                        "SELECT mandi_delivery_route_json(r)::text FROM delivery_routes r "
-                       "WHERE r.id = $3::uuid AND " IN_REACH("r.zone"),
+                       "WHERE r.id = $3::uuid AND " ROUTE_IN_REACH,
                        3, params, ROUTE_NOT_FOUND);
 }
 
@@ -245,8 +247,7 @@ int route_update(job_ctx_t *ctx)
         goto done;
     if (in.has_zone && strcmp(in.zone, r.zone) != 0) {
         if (r.orders > 0) {
-            rc =
-                refuse_with_orders(ctx, &r, "its zone cannot change (its orders are of that zone)");
+            rc = refuse_with_orders(ctx, &r, "its zone cannot change (its orders are of it)");
             goto done;
         }
         if ((rc = check_zone_reach(ctx, in.zone)))
@@ -338,37 +339,33 @@ static int check_orders(job_ctx_t *ctx, const route_row_t *r, const char *ids)
     if (rc)
         return rc;
     const char *params[] = {ctx->job->role, ctx->job->zones, ids, r->zone, r->id, READY_STATUSES};
-    PGresult *res = PQexecParams(
-        ctx->db,
+    PGresult *res;
+    rc = answer_row(
+        ctx,
         "WITH c AS (SELECT w.id, w.n, o.zone, o.status, a.route_id, "
-        "  CASE WHEN o.id IS NULL OR NOT " IN_REACH(
-            "o.zone") " THEN 'ORDER_NOT_FOUND' "
-                      "       WHEN o.zone <> $4 THEN 'ORDER_NOT_IN_ZONE' "
-                      "       WHEN a.route_id <> $5::uuid THEN 'ORDER_ON_ANOTHER_ROUTE' "
-                      "       WHEN a.route_id IS NULL AND o.status <> ALL ($6::text[]) THEN "
-                      "'ORDER_NOT_READY' "
-                      "  END AS code "
-                      "  FROM unnest($3::uuid[]) WITH ORDINALITY AS w (id, n) "
-                      "  LEFT JOIN orders o ON o.id = w.id "
-                      "  LEFT JOIN delivery_route_orders a ON a.order_id = w.id), "
-                      "bad AS (SELECT * FROM c WHERE code IS NOT NULL) "
-                      "SELECT (SELECT code FROM bad ORDER BY n LIMIT 1), "
-                      "  (SELECT id FROM bad ORDER BY n LIMIT 1), (SELECT count(*) FROM bad), "
-                      "  jsonb_build_object('order_ids', (SELECT jsonb_agg(id ORDER BY n) FROM "
-                      "bad), "
-                      "    'problems', (SELECT jsonb_agg(jsonb_build_object('order_id', id, "
-                      "'code', code) || "
-                      "      CASE code WHEN 'ORDER_NOT_IN_ZONE' THEN jsonb_build_object('zone', "
-                      "zone) "
-                      "                WHEN 'ORDER_NOT_READY' THEN jsonb_build_object('status', "
-                      "status) "
-                      "                WHEN 'ORDER_ON_ANOTHER_ROUTE' THEN "
-                      "jsonb_build_object('route_id', "
-                      "                  route_id) "
-                      "                ELSE '{}' END ORDER BY n) FROM bad))::text",
-        6, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
-        return answer_db_failed(ctx, res);
+        "  CASE WHEN o.id IS NULL OR NOT " ORDER_IN_REACH " THEN 'ORDER_NOT_FOUND' "
+        "    WHEN o.zone <> $4 THEN 'ORDER_NOT_IN_ZONE' "
+        "    WHEN a.route_id <> $5::uuid THEN 'ORDER_ON_ANOTHER_ROUTE' "
+        "    WHEN a.route_id IS NULL AND o.status <> ALL ($6::text[]) "
+        "      THEN 'ORDER_NOT_READY' "
+        "  END AS code "
+        "  FROM unnest($3::uuid[]) WITH ORDINALITY AS w (id, n) "
+        "  LEFT JOIN orders o ON o.id = w.id "
+        "  LEFT JOIN delivery_route_orders a ON a.order_id = w.id), "
+        "bad AS (SELECT * FROM c WHERE code IS NOT NULL) "
+        "SELECT (SELECT code FROM bad ORDER BY n LIMIT 1), "
+        "  (SELECT id FROM bad ORDER BY n LIMIT 1), (SELECT count(*) FROM bad), "
+        "  jsonb_build_object("
+        "    'order_ids', (SELECT jsonb_agg(id ORDER BY n) FROM bad), "
+        "    'problems', (SELECT jsonb_agg("
+        "      jsonb_build_object('order_id', id, 'code', code) || CASE code "
+        "        WHEN 'ORDER_NOT_IN_ZONE' THEN jsonb_build_object('zone', zone) "
+        "        WHEN 'ORDER_NOT_READY' THEN jsonb_build_object('status', status) "
+        "        WHEN 'ORDER_ON_ANOTHER_ROUTE' THEN jsonb_build_object('route_id', route_id) "
+        "        ELSE '{}' END ORDER BY n) FROM bad))::text",
+        6, params, &res);
+    if (rc)
+        return rc;
     if (PQgetisnull(res, 0, 0)) {
         PQclear(res);
         return 0;
@@ -400,8 +397,9 @@ static int check_orders(job_ctx_t *ctx, const route_row_t *r, const char *ids)
 static int replace_orders(job_ctx_t *ctx, const route_row_t *r, const char *ids)
 {
     const char *params[] = {r->id, ids, ctx->job->user_id};
-    PGresult *res = PQexecParams(
-        ctx->db,
+    PGresult *res;
+    int rc = answer_row(
+        ctx,
         "WITH w AS (SELECT id, n FROM unnest($2::uuid[]) WITH ORDINALITY AS w (id, n)), "
         "old AS (SELECT order_id, stop FROM delivery_route_orders WHERE route_id = $1::uuid), "
         "d AS (DELETE FROM delivery_route_orders a WHERE a.route_id = $1::uuid "
@@ -413,19 +411,19 @@ static int replace_orders(job_ctx_t *ctx, const route_row_t *r, const char *ids)
         "  WHERE w.id NOT IN (SELECT order_id FROM old) RETURNING order_id), "
         "r AS (UPDATE delivery_routes SET updated_at = now() WHERE id = $1::uuid RETURNING *) "
         "SELECT jsonb_build_object('route_id', r.id, 'zone', r.zone, "
-        "  'route_date', r.route_date, 'driver_name', r.driver_name, "
-        "  'driver_phone', r.driver_phone, "
-        "  'order_ids', (SELECT coalesce(jsonb_agg(id ORDER BY n), '[]') FROM w), "
-        "  'added', (SELECT coalesce(jsonb_agg(order_id), '[]') FROM i), "
-        "  'removed', (SELECT coalesce(jsonb_agg(order_id), '[]') FROM d))::text, "
-        "jsonb_build_object('order_ids', (SELECT coalesce(jsonb_agg(order_id ORDER BY stop), "
-        "  '[]') FROM old))::text, "
-        "jsonb_build_object('order_ids', (SELECT coalesce(jsonb_agg(id ORDER BY n), '[]') "
-        "  FROM w))::text FROM r",
-        3, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
-        return answer_db_failed(ctx, res);
-    int rc = 0;
+        "    'route_date', r.route_date, 'driver_name', r.driver_name, "
+        "    'driver_phone', r.driver_phone, "
+        "    'order_ids', (SELECT coalesce(jsonb_agg(id ORDER BY n), '[]') FROM w), "
+        "    'added', (SELECT coalesce(jsonb_agg(order_id), '[]') FROM i), "
+        "    'removed', (SELECT coalesce(jsonb_agg(order_id), '[]') FROM d))::text, "
+        "  jsonb_build_object('order_ids', "
+        "    (SELECT coalesce(jsonb_agg(order_id ORDER BY stop), '[]') FROM old))::text, "
+        "  jsonb_build_object('order_ids', "
+        "    (SELECT coalesce(jsonb_agg(id ORDER BY n), '[]') FROM w))::text "
+        "FROM r",
+        3, params, &res);
+    if (rc)
+        return rc;
     if (job_event_json(ctx, "delivery.route_assigned", PQgetvalue(res, 0, 0),
                        (size_t)PQgetlength(res, 0, 0)) < 0)
         rc = job_fail(ctx, 503, "DB_UNAVAILABLE", "the route event could not be recorded");
@@ -453,11 +451,7 @@ int route_assign(job_ctx_t *ctx)
     uuid_array(ids, count, &list);
     if ((rc = check_orders(ctx, &r, list.data)) || (rc = replace_orders(ctx, &r, list.data)))
         goto done;
-    const char *params[] = {id};
-    rc = answer_json(ctx, 200,
-                     "SELECT mandi_delivery_route_json(r)::text FROM delivery_routes r "
-                     "WHERE r.id = $1::uuid",
-                     1, params, ROUTE_NOT_FOUND);
+    rc = answer_route(ctx, 200, id);
 done:
     buf_free(&list);
     buf_free(&r.fields);

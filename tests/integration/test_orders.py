@@ -11,14 +11,10 @@ import unittest
 import uuid
 
 from catalog_case import CatalogCase
-from harness import Stack
 
 
 class Orders(CatalogCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.stack = Stack(pools={"catalog": 1, "orders": 2}, name="orders").start()
-        cls.admin = cls.stack.token(str(uuid.uuid4()), "ADMIN")
+    pools = {"catalog": 1, "orders": 2}
 
     def setUp(self):
         super().setUp()

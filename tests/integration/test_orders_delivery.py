@@ -12,17 +12,13 @@ import unittest
 import uuid
 
 from catalog_case import CatalogCase
-from harness import Stack
 
 ROUTES = "/api/delivery/routes"
 
 
 class DeliveryRoutes(CatalogCase):
-    @classmethod
-    def setUpClass(cls):
-        # Two orders workers, so that racing assignments really run at once.
-        cls.stack = Stack(pools={"catalog": 1, "orders": 2}, name="delivery").start()
-        cls.admin = cls.stack.token(str(uuid.uuid4()), "ADMIN")
+    # Two orders workers, so that racing assignments really run at once.
+    pools = {"catalog": 1, "orders": 2}
 
     def setUp(self):
         super().setUp()
