@@ -203,6 +203,8 @@ class DeliveryRoutes(CatalogCase):
                                      "FORBIDDEN")
         self.assertError(self.c.get(ROUTES), 401, "AUTH_REQUIRED")
         self.assertEqual(self.c.get(url, token=self.admin).data, route)
+        boss = self.stack.token(str(uuid.uuid4()), "SUPER_ADMIN")
+        self.assertEqual(self.c.get(url, token=boss).data, route)
 
     def test_location_admin_keeps_to_its_zones(self):
         far = self.route(zone=self.far_zone)
