@@ -128,6 +128,13 @@ static const route_t routes[] = {
     {"PUT",    "/api/orders/:id/status",        ROUTE_JOB,         ORD,     "order.set_status", AUTH_USER,   "orders.manage", 0,  0},
     {"POST",   "/api/orders/:id/cancel",        ROUTE_JOB,         ORD,     "order.cancel",   AUTH_USER,     "self",        0,    0},
     {"POST",   "/api/admin/orders/expire-unpaid", ROUTE_JOB,       ORD,     "order.expire_unpaid", AUTH_USER, "orders.admin", 0,   0},
+    /* Orders: delivery routes and the orders they carry. */
+    {"GET",    "/api/delivery/routes",          ROUTE_JOB,         ORD,     "delivery.route_list", AUTH_USER, "delivery.manage", 0, ROUTE_SYNC},
+    {"POST",   "/api/delivery/routes",          ROUTE_JOB,         ORD,     "delivery.route_create", AUTH_USER, "delivery.manage", 0, 0},
+    {"GET",    "/api/delivery/routes/:id",      ROUTE_JOB,         ORD,     "delivery.route_get", AUTH_USER, "delivery.manage", 0, ROUTE_SYNC},
+    {"PUT",    "/api/delivery/routes/:id",      ROUTE_JOB,         ORD,     "delivery.route_update", AUTH_USER, "delivery.manage", 0, 0},
+    {"DELETE", "/api/delivery/routes/:id",      ROUTE_JOB,         ORD,     "delivery.route_delete", AUTH_USER, "delivery.manage", 0, 0},
+    {"PATCH",  "/api/delivery/routes/:id/orders", ROUTE_JOB,       ORD,     "delivery.route_assign", AUTH_USER, "delivery.manage", 0, 0},
     /* Test mode only: drive the runtime's hard cases through every pool. */
     {"GET",    "/api/_test/:pool/:type",        ROUTE_JOB,         ":pool", "test.:type",     AUTH_OPTIONAL, NULL,          0,    ROUTE_SYNC | ROUTE_TEST_ONLY},
     {"POST",   "/api/_test/:pool/:type",        ROUTE_JOB,         ":pool", "test.:type",     AUTH_OPTIONAL, NULL,          0,    ROUTE_TEST_ONLY},

@@ -74,9 +74,8 @@ static int read_address(job_ctx_t *ctx, int creating, address_input_t *in)
     static const char *const needed[] = {"name", "phone", "line1", "city", "state", "pincode"};
     const int found[] = {in->has_name, in->has_phone, in->has_line1,
                          in->has_city, in->has_state, in->has_pincode};
-    for (size_t i = 0; i < sizeof needed / sizeof needed[0]; i++)
-        if (found[i] == IN_NULL)
-            return input_fail(ctx, needed[i], "%s cannot be removed", needed[i]);
+    if ((rc = input_kept(ctx, needed, found, sizeof needed / sizeof needed[0])))
+        return rc;
     if (in->has_default == IN_NULL)
         return input_fail(ctx, "is_default", "is_default must be true or false");
     if (in->has_pincode == IN_PRESENT && !valid_pincode(in->pincode))

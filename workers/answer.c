@@ -43,6 +43,17 @@ int answer_exec(job_ctx_t *ctx, const char *sql, int nparams, const char *const 
     return 0;
 }
 
+int answer_row(job_ctx_t *ctx, const char *sql, int nparams, const char *const *params,
+               PGresult **res)
+{
+    *res = PQexecParams(ctx->db, sql, nparams, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(*res) == PGRES_TUPLES_OK && PQntuples(*res) == 1)
+        return 0;
+    int rc = answer_db_failed(ctx, *res);
+    *res = NULL;
+    return rc;
+}
+
 int answer_deleted(job_ctx_t *ctx, const char *id)
 {
     msgpack_pack_map(&ctx->body, 2);

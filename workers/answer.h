@@ -20,6 +20,11 @@ int answer_pack_json(job_ctx_t *ctx, const char *json, size_t len);
 int answer_json(job_ctx_t *ctx, int ok_status, const char *sql, int nparams,
                 const char *const *params, const char *missing_code, const char *missing_message);
 
+/* Runs sql, which selects exactly one row, into *res (the caller clears
+ * it); returns 0, or the status of answer_db_failed. */
+int answer_row(job_ctx_t *ctx, const char *sql, int nparams, const char *const *params,
+               PGresult **res);
+
 /* Answers 200 {"id": id, "deleted": true}, what every DELETE returns. */
 int answer_deleted(job_ctx_t *ctx, const char *id);
 

@@ -272,16 +272,10 @@ static int read_listing(job_ctx_t *ctx, int creating, listing_input_t *in)
                         &in->has_zone)) ||
         (rc = input_uuid(ctx, body, "category_id", IN_OPTIONAL, in->category, &in->has_category)))
         return rc;
-    const struct {
-        int found;
-        const char *field;
-    } kept[] = {{in->has_title, "title"},
-                {in->has_price, "price_paise"},
-                {in->has_condition, "condition"},
-                {in->has_city, "city"}};
-    for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++)
-        if (kept[i].found == IN_NULL)
-            return input_fail(ctx, kept[i].field, "%s cannot be removed", kept[i].field);
+    static const char *const kept[] = {"title", "price_paise", "condition", "city"};
+    const int found[] = {in->has_title, in->has_price, in->has_condition, in->has_city};
+    if ((rc = input_kept(ctx, kept, found, sizeof kept / sizeof kept[0])))
+        return rc;
     if (in->has_zone == IN_PRESENT && !valid_zone(in->zone))
         return input_fail(ctx, "zone", "zone must be letters, digits, '_' or '-'");
     if (!creating && !in->has_title && !in->has_description && !in->has_price &&

@@ -412,3 +412,47 @@ int input_container(job_ctx_t *ctx, const msgpack_object *body, const char *fiel
     *value = v;
     return 0;
 }
+
+int input_uuid_list_normalise(const msgpack_object *array, char (*out)[37], uint32_t *bad)
+{
+    for (uint32_t i = 0; i < array->via.array.size; i++) {
+        const msgpack_object *v = &array->via.array.ptr[i];
+        char text[40];
+        *bad = i;
+        if (v->type != MSGPACK_OBJECT_STR || mp_copy_str(v, text, sizeof text) < 0 ||
+            input_uuid_normalise(text, out[i]) < 0)
+            return -1;
+        /* A few hundred ids at most: comparing each pair costs nothing. */
+        for (uint32_t j = 0; j < i; j++)
+            if (strcmp(out[j], out[i]) == 0)
+                return -2;
+    }
+    return 0;
+}
+
+int input_uuid_list(job_ctx_t *ctx, const msgpack_object *body, const char *field, int required,
+                    uint32_t max, char (*out)[37], uint32_t *count, int *found)
+{
+    const msgpack_object *v;
+    int rc = input_container(ctx, body, field, required, MSGPACK_OBJECT_ARRAY, max, &v, found);
+    *count = 0;
+    if (rc || !v)
+        return rc;
+    uint32_t bad;
+    switch (input_uuid_list_normalise(v, out, &bad)) {
+    case -1:
+        return input_fail(ctx, field, "%s[%u] must be a UUID", field, (unsigned)bad);
+    case -2:
+        return input_fail(ctx, field, "%s[%u] repeats %s", field, (unsigned)bad, out[bad]);
+    }
+    *count = v->via.array.size;
+    return 0;
+}
+
+int input_kept(job_ctx_t *ctx, const char *const *fields, const int *found, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (found[i] == IN_NULL)
+            return input_fail(ctx, fields[i], "%s cannot be removed", fields[i]);
+    return 0;
+}

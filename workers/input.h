@@ -98,6 +98,17 @@ int input_container(job_ctx_t *ctx, const msgpack_object *body, const char *fiel
                     msgpack_object_type want, uint32_t max, const msgpack_object **value,
                     int *found);
 
+/* An array of at most max distinct UUIDs (a JSON array of strings),
+ * lower-cased into out, which has room for max; *count receives how many.
+ * A member that is not a UUID, or one that repeats an earlier one, fails
+ * naming field and the member's index. An absent or null field gives 0. */
+int input_uuid_list(job_ctx_t *ctx, const msgpack_object *body, const char *field, int required,
+                    uint32_t max, char (*out)[37], uint32_t *count, int *found);
+
+/* Refuses an explicit null for the fields of an update that may be
+ * changed but not cleared: found[i] is what the check of fields[i] found. */
+int input_kept(job_ctx_t *ctx, const char *const *fields, const int *found, size_t n);
+
 /* Pagination from the query: page (from 1, default 1) and limit (1..100,
  * default 20). */
 int input_page(job_ctx_t *ctx, int64_t *page, int64_t *limit);
@@ -120,6 +131,10 @@ int input_email_normalise(const char *in, char out[255]);
 int input_uuid_normalise(const char *in, char out[37]);
 int input_date_valid(const char *s, int past_only);
 int input_timestamp_valid(const char *s);
+/* The members of array into out: 0, or -1 when member *bad is not a UUID
+ * string, -2 when it repeats an earlier one. */
+int input_uuid_list_normalise(const msgpack_object *array, char (*out)[37], uint32_t *bad);
+
 size_t input_utf8_length(const char *s, size_t len);
 
 #endif

@@ -25,5 +25,11 @@ const job_handler_t orders_jobs[] = {
     {"order.set_status", order_set_status, JOB_TX},
     {"order.cancel", order_cancel, JOB_TX},
     {"order.expire_unpaid", order_expire_unpaid, JOB_TX},
+    {"delivery.route_list", route_list, 0},
+    {"delivery.route_get", route_get, 0},
+    {"delivery.route_create", route_create, JOB_TX},
+    {"delivery.route_update", route_update, JOB_TX},
+    {"delivery.route_delete", route_delete, JOB_TX},
+    {"delivery.route_assign", route_assign, JOB_TX},
     {NULL, NULL, 0},
 };

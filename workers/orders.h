@@ -1,6 +1,6 @@
 /*
- * orders - the orders pool: the cart (and, as the pool grows, promotions,
- * orders and their state machine, delivery routes).
+ * orders - the orders pool: the cart, orders and their state machine,
+ * delivery routes (and, as the pool grows, promotions).
  */
 #ifndef MANDI_ORDERS_H
 #define MANDI_ORDERS_H
@@ -113,5 +113,12 @@ int order_get(job_ctx_t *ctx);
 int order_set_status(job_ctx_t *ctx);
 int order_cancel(job_ctx_t *ctx);
 int order_expire_unpaid(job_ctx_t *ctx);
+
+int route_list(job_ctx_t *ctx);
+int route_get(job_ctx_t *ctx);
+int route_create(job_ctx_t *ctx);
+int route_update(job_ctx_t *ctx);
+int route_delete(job_ctx_t *ctx);
+int route_assign(job_ctx_t *ctx);
 
 #endif

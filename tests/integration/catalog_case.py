@@ -10,12 +10,15 @@ from harness import Client, Stack, StackTestCase, unique_phone
 
 
 class CatalogCase(StackTestCase):
-    """Shared set-up: a stack with the catalog pool, an admin, helpers that
-    make merchants, categories, stores and products."""
+    """Shared set-up: a stack with the catalog pool (and the pools a
+    subclass names), an admin, helpers that make merchants, categories,
+    stores and products."""
+
+    pools = {"catalog": 1}
 
     @classmethod
     def setUpClass(cls):
-        cls.stack = Stack(pools={"catalog": 1}, name=cls.__name__.lower()).start()
+        cls.stack = Stack(pools=cls.pools, name=cls.__name__.lower()).start()
         cls.admin = cls.stack.token(str(uuid.uuid4()), "ADMIN")
 
     @classmethod
@@ -69,10 +72,7 @@ class OrdersCase(CatalogCase):
     """CatalogCase with the orders pool too, and helpers for customers,
     carts and checkout."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.stack = Stack(pools={"catalog": 1, "orders": 2}, name=cls.__name__.lower()).start()
-        cls.admin = cls.stack.token(str(uuid.uuid4()), "ADMIN")
+    pools = {"catalog": 1, "orders": 2}
 
     def customer(self):
         """A user with an address: (id, token, address id)."""

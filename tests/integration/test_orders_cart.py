@@ -9,16 +9,12 @@ import unittest
 import uuid
 
 from catalog_case import CatalogCase
-from harness import Stack
 
 FEE, FREE_FROM = 4000, 49900
 
 
 class Cart(CatalogCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.stack = Stack(pools={"catalog": 1, "orders": 1}, name="cart").start()
-        cls.admin = cls.stack.token(str(uuid.uuid4()), "ADMIN")
+    pools = {"catalog": 1, "orders": 1}
 
     def setUp(self):
         super().setUp()

@@ -94,6 +94,49 @@ static void test_uuid(void)
         CHECK(input_uuid_normalise(bad[i], out) < 0);
 }
 
+/* A msgpack array of strings, as a job body holds it. */
+static msgpack_object string_array(msgpack_object *members, const char *const *texts, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        members[i].type = MSGPACK_OBJECT_STR;
+        members[i].via.str.ptr = texts[i];
+        members[i].via.str.size = (uint32_t)strlen(texts[i]);
+    }
+    msgpack_object array = {.type = MSGPACK_OBJECT_ARRAY};
+    array.via.array.ptr = members;
+    array.via.array.size = n;
+    return array;
+}
+
+static void test_uuid_list(void)
+{
+    msgpack_object members[3];
+    char out[3][37];
+    uint32_t bad = 99;
+    const char *good[] = {"0F1E2D3C-4B5A-4978-8695-A4B3C2D1E0F9",
+                          "11111111-2222-4333-8444-555555555555"};
+    msgpack_object array = string_array(members, good, 2);
+    CHECK(input_uuid_list_normalise(&array, out, &bad) == 0);
+    CHECK_STR(out[0], "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9");
+    CHECK_STR(out[1], "11111111-2222-4333-8444-555555555555");
+    /* The same id in another case is a repeat. */
+    const char *twice[] = {"0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9", good[1], good[0]};
+    array = string_array(members, twice, 3);
+    CHECK(input_uuid_list_normalise(&array, out, &bad) == -2);
+    CHECK_INT(bad, 2);
+    const char *not_uuid[] = {good[0], "order-1"};
+    array = string_array(members, not_uuid, 2);
+    CHECK(input_uuid_list_normalise(&array, out, &bad) == -1);
+    CHECK_INT(bad, 1);
+    members[0].type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+    members[0].via.u64 = 7;
+    array.via.array.size = 1;
+    CHECK(input_uuid_list_normalise(&array, out, &bad) == -1);
+    CHECK_INT(bad, 0);
+    array.via.array.size = 0;
+    CHECK(input_uuid_list_normalise(&array, out, &bad) == 0);
+}
+
 static void test_dates(void)
 {
     CHECK(input_date_valid("2024-02-29", 0));
@@ -147,6 +190,7 @@ int main(void)
 {
     test_timestamp();
     test_uuid();
+    test_uuid_list();
     test_dates();
     test_reach();
     test_phone();
