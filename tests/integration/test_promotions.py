@@ -74,6 +74,9 @@ class Promotions(OrdersCase):
         self.assertEqual([x["id"] for x in r.data["items"]], [p["id"]])
         self.assertEqual(self.c.get("/api/promotions?q=%s&status=expired" % code,
                                     token=self.admin).data["items"], [])
+        # q is plain text: a LIKE wildcard matches only itself.
+        self.assertEqual(self.c.get("/api/promotions?q=%25", token=self.admin)
+                         .data["pagination"]["total"], 0)
         # A partial update changes what it names; null clears a limit.
         r = self.c.put("/api/promotions/" + p["id"],
                        {"name": "Twelve", "percent_bps": 1200, "usage_limit": None},
