@@ -45,7 +45,13 @@ class Observability(StackTestCase):
     def test_not_ready_names_what_is_missing(self):
         pools = {p: 1 for p in POOLS if p != "analytics"}
         with Stack(pools=pools, name="notready") as s:
-            r = s.request("GET", "/ready")
+            # The front learns of the database and Redis from its own
+            # periodic checks, which may lag its start on a loaded machine.
+            def seen():
+                r = s.request("GET", "/ready")
+                d = (r.error or {}).get("details") or {}
+                return r if d.get("database") is True and d.get("redis") is True else None
+            r = wait_for(seen, 10, "/ready to see the database and Redis")
             self.assertEqual(r.status, 503, r)
             self.assertEqual(r.code, "NOT_READY")
             self.assertIn("pool:analytics", r.error["message"])
