@@ -10,42 +10,15 @@ import threading
 import unittest
 import uuid
 
-from catalog_case import CatalogCase
-from harness import Stack
+from orders_case import OrdersCase
 
 
-class Orders(CatalogCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.stack = Stack(pools={"catalog": 1, "orders": 2}, name="orders").start()
-        cls.admin = cls.stack.token(str(uuid.uuid4()), "ADMIN")
-
+class Orders(OrdersCase):
     def setUp(self):
         super().setUp()
         self.seller_id, self.seller = self.merchant()
         self.cat = self.category()
         self.shop = self.store(self.seller)
-
-    def customer(self):
-        """A user with an address: (id, token, address id)."""
-        uid, tok = self.merchant(role="USER")
-        addr = str(uuid.uuid4())
-        self.stack.psql("INSERT INTO addresses (id, user_id, name, phone, line1, city, state, "
-                        "pincode) VALUES ('%s', '%s', 'A', '+919876543210', '1 Road', 'Pune', "
-                        "'MH', '411001')" % (addr, uid))
-        return uid, tok, addr
-
-    def add(self, tok, product, quantity=1):
-        r = self.c.post("/api/cart/items", {"product_id": product["id"], "quantity": quantity},
-                        token=tok)
-        self.assertEqual(r.status, 201, r)
-
-    def checkout(self, tok, addr, method="cod", headers=None, **extra):
-        return self.c.post("/api/orders", dict(address_id=addr, payment_method=method, **extra),
-                           token=tok, headers=headers)
-
-    def stock_of(self, product):
-        return int(self.stack.psql("SELECT stock FROM products WHERE id = '%s'" % product["id"]))
 
     def test_checkout_makes_one_order_per_store(self):
         uid, tok, addr = self.customer()
