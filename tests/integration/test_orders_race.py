@@ -10,8 +10,9 @@ that checkouts really run side by side in PostgreSQL:
   product by product (stock + reserved + sold = initial), the stock history
   must be an unbroken ledger of exactly the orders and cancellations, every
   successful checkout must hold its cart and every refused one must have
-  left its cart and the database as they were, and each order must have
-  exactly its events.
+  left its cart and the database as they were, each order must have
+  exactly its events, and the catalog's cache, read all along, must serve
+  the final stock.
 
 Set MANDI_RACE_SEED to replay the carts and plans of a failed run (the seed
 is named in the failure).
@@ -306,18 +307,31 @@ class OrdersRace(OrdersCase):
                 while staff_work.get() is not DONE:  # let the buyers finish
                     pass
 
+        # Meanwhile a shopper reads the products over and over, so that the
+        # catalog's cache holds them at every stock level along the way.
+        rush_over = threading.Event()
+        reads = []
+
+        def browse():
+            while not rush_over.is_set():
+                p = products[len(reads) % n_products]
+                reads.append(self.c.get("/api/products/" + p["id"]))
+
         staff_threads = [threading.Thread(target=staff_guarded, daemon=True) for _ in range(2)]
-        for t in staff_threads:
+        threads = staff_threads + [threading.Thread(target=browse, daemon=True)]
+        for t in threads:
             t.start()
         try:
             together(*[lambda i=i: buy(i) for i in range(n_customers)], timeout=120)
         finally:
+            rush_over.set()
             for _ in staff_threads:
                 staff_work.put(DONE)
-            for t in staff_threads:
+            for t in threads:
                 t.join(60)
         if staff_errors:
             raise staff_errors[0]
+        self.assertEqual({r.status for r in reads}, {200}, reads[:3])
 
         won = [i for i in range(n_customers) if outcomes[i].status == 201]
         lost = [i for i in range(n_customers) if outcomes[i].status != 201]
@@ -327,6 +341,10 @@ class OrdersRace(OrdersCase):
         self.check_checkouts(b, customers, carts, outcomes, by_id, won, lost)
         self.check_orders(b, expected)
         self.check_stock(b, initial)
+        # The cache serves what the database holds once the rush is over.
+        for p in products:
+            r = self.c.get("/api/products/" + p["id"])
+            self.assertEqual(r.data["stock"], b.stock[p["id"]], p["id"])
 
     def check_checkouts(self, b, customers, carts, outcomes, by_id, won, lost):
         """A successful checkout made one order per store of its cart,
