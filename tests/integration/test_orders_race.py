@@ -4,7 +4,8 @@ that checkouts really run side by side in PostgreSQL:
 
 - two buyers racing for the last unit, round after round: exactly one gets
   the order, the other 409 OUT_OF_STOCK, and nothing is sold twice;
-- many customers checking out mixed carts at once while owners cancel
+- many customers checking out mixed carts at once (some double-clicking:
+  the same checkout twice under one Idempotency-Key) while owners cancel
   (alone, twice at once, or racing the merchant) and merchants move orders
   along to DELIVERED or cancel them: afterwards the books must balance,
   product by product (stock + reserved + sold = initial), the stock history
@@ -25,6 +26,7 @@ import random
 import threading
 import types
 import unittest
+import uuid
 
 from orders_case import OrdersCase
 
@@ -146,6 +148,23 @@ class OrdersRace(OrdersCase):
         else:
             self.assertIn(details["product_id"], cart, r)
             self.assertLess(details["available"], cart[details["product_id"]], r)
+
+    def checkout_twice(self, tok, addr):
+        """A double click: the same checkout sent twice at once under one
+        Idempotency-Key. Exactly one copy is the original; the other replays
+        its answer or, while it runs, points at its job. Returns the
+        original's answer."""
+        headers = dict(WAIT, **{"Idempotency-Key": uuid.uuid4().hex})
+        answers = together(*[lambda: self.checkout(tok, addr, headers=headers)] * 2)
+        firsts = [r for r in answers if r.headers.get("Idempotent-Replayed") != "true"]
+        self.assertEqual(len(firsts), 1, answers)
+        first, copy = firsts[0], answers[answers[0] is firsts[0]]
+        self.assertNotEqual(first.status, 202, first)
+        if copy.status != 202:
+            self.assertEqual((copy.status, copy.body), (first.status, first.body))
+        elif first.status == 201:
+            self.assertEqual(copy.data["job_id"], first.data["checkout_id"])
+        return first
 
     def test_last_unit_goes_to_exactly_one_buyer(self):
         rounds = 10
@@ -276,7 +295,10 @@ class OrdersRace(OrdersCase):
 
         def buy(i):
             _, tok, addr = customers[i]
-            r = self.checkout(tok, addr, headers=WAIT)
+            if i % 4 == 0:
+                r = self.checkout_twice(tok, addr)
+            else:
+                r = self.checkout(tok, addr, headers=WAIT)
             outcomes[i] = r
             if r.status == 201:
                 for k, order in enumerate(r.data["orders"]):
