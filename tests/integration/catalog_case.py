@@ -10,12 +10,15 @@ from harness import Client, Stack, StackTestCase, unique_phone
 
 
 class CatalogCase(StackTestCase):
-    """Shared set-up: a stack with the catalog pool, an admin, helpers that
-    make merchants, categories, stores and products."""
+    """Shared set-up: a stack with the catalog pool (and the pools a
+    subclass names), an admin, helpers that make merchants, categories,
+    stores and products."""
+
+    pools = {"catalog": 1}
 
     @classmethod
     def setUpClass(cls):
-        cls.stack = Stack(pools={"catalog": 1}, name=cls.__name__.lower()).start()
+        cls.stack = Stack(pools=cls.pools, name=cls.__name__.lower()).start()
         cls.admin = cls.stack.token(str(uuid.uuid4()), "ADMIN")
 
     @classmethod
@@ -63,3 +66,32 @@ class CatalogCase(StackTestCase):
         r = self.c.get("/api/products?zone=%s&%s" % (self.zone, query))
         self.assertEqual(r.status, 200, r)
         return r.data
+
+
+class OrdersCase(CatalogCase):
+    """CatalogCase with the orders pool too, and helpers for customers,
+    carts and checkout."""
+
+    pools = {"catalog": 1, "orders": 2}
+
+    def customer(self):
+        """A user with an address: (id, token, address id)."""
+        uid, tok = self.merchant(role="USER")
+        addr = str(uuid.uuid4())
+        self.stack.psql("INSERT INTO addresses (id, user_id, name, phone, line1, city, state, "
+                        "pincode) VALUES ('%s', '%s', 'A', '+919876543210', '1 Road', 'Pune', "
+                        "'MH', '411001')" % (addr, uid))
+        return uid, tok, addr
+
+    def add(self, tok, product, quantity=1):
+        r = self.c.post("/api/cart/items", {"product_id": product["id"], "quantity": quantity},
+                        token=tok)
+        self.assertEqual(r.status, 201, r)
+        return r.data
+
+    def checkout(self, tok, addr, method="cod", headers=None, **extra):
+        return self.c.post("/api/orders", dict(address_id=addr, payment_method=method, **extra),
+                           token=tok, headers=headers)
+
+    def stock_of(self, product):
+        return int(self.stack.psql("SELECT stock FROM products WHERE id = '%s'" % product["id"]))

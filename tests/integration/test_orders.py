@@ -10,7 +10,7 @@ import threading
 import unittest
 import uuid
 
-from orders_case import OrdersCase
+from catalog_case import OrdersCase
 
 
 class Orders(OrdersCase):

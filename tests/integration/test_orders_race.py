@@ -28,7 +28,8 @@ import types
 import unittest
 import uuid
 
-from orders_case import OrdersCase
+from catalog_case import OrdersCase
+from harness import unique_phone
 
 # Writes wait for their answer well past the default, so that a queue of
 # checkouts never turns into 202s.
@@ -70,13 +71,27 @@ def ids(values):
 
 
 class OrdersRace(OrdersCase):
-    ORDERS_WORKERS = 4
+    # Checkouts side by side in PostgreSQL need workers side by side.
+    pools = {"catalog": 1, "orders": 4}
 
     def setUp(self):
         super().setUp()
         _, self.seller = self.merchant()
         self.cat = self.category()
         self.shop = self.store(self.seller)
+
+    def customers(self, n):
+        """n users with an address each, made in one statement (a psql
+        call each would take most of the test's time): [(id, token,
+        address id)]."""
+        made = [(str(uuid.uuid4()), str(uuid.uuid4())) for _ in range(n)]
+        users = ", ".join("('%s', '%s', 'C', 'USER')" % (uid, unique_phone()) for uid, _ in made)
+        addresses = ", ".join("('%s', '%s', 'A', '+919876543210', '1 Road', 'Pune', 'MH', "
+                              "'411001')" % (addr, uid) for uid, addr in made)
+        self.stack.psql("INSERT INTO users (id, phone, name, role) VALUES %s; "
+                        "INSERT INTO addresses (id, user_id, name, phone, line1, city, state, "
+                        "pincode) VALUES %s" % (users, addresses))
+        return [(uid, self.stack.token(uid, "USER"), addr) for uid, addr in made]
 
     def rows(self, sql):
         out = self.stack.psql(sql)
