@@ -23,6 +23,7 @@ import collections
 import os
 import queue
 import random
+import re
 import threading
 import types
 import unittest
@@ -163,6 +164,25 @@ class OrdersRace(OrdersCase):
         else:
             self.assertIn(details["product_id"], cart, r)
             self.assertLess(details["available"], cart[details["product_id"]], r)
+
+    def test_checkout_finds_its_orders_by_index(self):
+        """A checkout looks up the orders it made by checkout_id (to reserve
+        their stock, record their events and answer them): with a plain
+        scan of orders instead, every checkout would cost more than the one
+        before, and a busy shop would slow to a crawl."""
+        checkout = "'%s'::uuid" % uuid.uuid4()
+        plans = self.stack.psql(
+            "SET enable_seqscan = off; "
+            "EXPLAIN SELECT id FROM orders WHERE checkout_id = %s ORDER BY number; "
+            "EXPLAIN SELECT i.product_id FROM order_items i JOIN orders o ON o.id = i.order_id "
+            "  WHERE o.checkout_id = %s; "
+            "EXPLAIN SELECT jsonb_agg(mandi_order_json(o)) FROM orders o "
+            "  WHERE o.checkout_id = %s" % (checkout, checkout, checkout))
+        # Each of the three finds its rows through an index on checkout_id,
+        # not by reading all of them (a scan of the table, or of an index on
+        # another column, filtered).
+        self.assertEqual(len(re.findall(r"Index Cond: \(checkout_id = ", plans)), 3, plans)
+        self.assertNotIn("Filter: (checkout_id", plans)
 
     def checkout_twice(self, tok, addr):
         """A double click: the same checkout sent twice at once under one
