@@ -14,8 +14,9 @@
 --   wrk -t64 -c64 -d10s -s bench/checkout.lua http://127.0.0.1:8080 -- users.txt products.txt
 --
 -- wrk's own figures mix both requests; this script times each request on
--- the monotonic clock itself, counts the orders (checkouts answered 201),
--- and at the end prints, one "checkout <name> <value>" a line: orders,
+-- the monotonic clock itself, counts the orders (checkouts answered 201; a
+-- cart that starts empty makes one order each) and the checkouts sent, and
+-- at the end prints, one "checkout <name> <value>" a line: orders, sent,
 -- seconds, checkout and add latency percentiles in ms, and the answers that
 -- were not 201 (with the first of them, for a diagnosis).
 local ffi = require("ffi")
@@ -49,7 +50,7 @@ end
 
 function done(summary)
     local checkout, add = {}, {}
-    local orders, failed_checkouts, failed_adds, first_failure = 0, 0, 0, nil
+    local orders, sent, failed_checkouts, failed_adds, first_failure = 0, 0, 0, 0, nil
     for _, thread in ipairs(threads) do
         for _, us in ipairs(thread:get("checkout_us")) do
             checkout[#checkout + 1] = us
@@ -58,6 +59,7 @@ function done(summary)
             add[#add + 1] = us
         end
         orders = orders + thread:get("orders")
+        sent = sent + thread:get("sent")
         failed_checkouts = failed_checkouts + thread:get("failed_checkouts")
         failed_adds = failed_adds + thread:get("failed_adds")
         first_failure = first_failure or thread:get("first_failure")
@@ -66,6 +68,7 @@ function done(summary)
     table.sort(add)
     local lines = {
         {"orders", "%d", orders},
+        {"sent", "%d", sent},
         {"seconds", "%.3f", summary.duration / 1e6},
         {"checkout_p50_ms", "%.2f", percentile(checkout, 50) / 1e3},
         {"checkout_p99_ms", "%.2f", percentile(checkout, 99) / 1e3},
@@ -86,7 +89,7 @@ end
 
 -- Read by done() through thread:get.
 checkout_us, add_us = {}, {}
-orders, failed_checkouts, failed_adds, first_failure = 0, 0, 0, nil
+orders, sent, failed_checkouts, failed_adds, first_failure = 0, 0, 0, 0, nil
 
 local adds, checkout_request = {}, nil
 local adding, started = true, 0
@@ -129,6 +132,7 @@ function request()
     if adding then
         return adds[math.random(#adds)]
     end
+    sent = sent + 1
     return checkout_request
 end
 
