@@ -13,7 +13,10 @@ that checkouts really run side by side in PostgreSQL:
   successful checkout must hold its cart and every refused one must have
   left its cart and the database as they were, each order must have
   exactly its events, and the catalog's cache, read all along, must serve
-  the final stock;
+  the final stock; a promotion with a usage limit, attached to a third of
+  the carts, is used at most that many times, and its use count equals the
+  uses recorded (less those given back when a checkout was cancelled in
+  full), with each order's discount accounted for;
 - a checkout finds the orders it made through an index, so that what it
   costs does not grow with every order taken.
 
@@ -38,6 +41,7 @@ from harness import unique_phone
 # checkouts never turns into 202s.
 WAIT = {"Prefer": "wait=25"}
 FEE, FREE_FROM = 4000, 49900
+PROMO_OFF, PROMO_USES = 150, 6
 DONE = object()
 
 
@@ -115,12 +119,14 @@ class OrdersRace(OrdersCase):
                                      "WHERE user_id IN (%s)" % u):
             b.carts[uid][pid] = int(q)
         b.orders = {}
-        for oid, uid, checkout, store, number, status, sub, fee, total in self.rows(
+        for oid, uid, checkout, store, number, status, sub, disc, fee, total in self.rows(
                 "SELECT id, user_id, checkout_id, store_id, number, status, subtotal_paise, "
-                "delivery_fee_paise, total_paise FROM orders WHERE user_id IN (%s)" % u):
+                "discount_paise, delivery_fee_paise, total_paise FROM orders "
+                "WHERE user_id IN (%s)" % u):
             b.orders[oid] = types.SimpleNamespace(
                 id=oid, user=uid, checkout=checkout, store=store, number=number,
-                status=status, subtotal=int(sub), fee=int(fee), total=int(total))
+                status=status, subtotal=int(sub), discount=int(disc), fee=int(fee),
+                total=int(total))
         b.items = collections.defaultdict(list)
         for oid, pid, q, price, line in self.rows(
                 "SELECT i.order_id, i.product_id, i.quantity, i.unit_price_paise, "
@@ -271,6 +277,17 @@ class OrdersRace(OrdersCase):
         for (_, tok, _), cart in zip(customers, carts):
             for pid, q in cart.items():
                 self.add(tok, by_id[pid], q)
+        # A third of the carts hold a promotion that may be used 6 times.
+        promo = self.c.post("/api/promotions", {
+            "code": "RUSH" + self.tag.upper(), "name": "rush", "kind": "fixed",
+            "amount_paise": PROMO_OFF, "scope": "zones", "scope_ids": [self.zone],
+            "stackable": True, "usage_limit": PROMO_USES, "ends_at": "2099-01-01T00:00:00Z"},
+            token=self.admin).data
+        holders = set(range(1, n_customers, 3))
+        for i in holders:
+            r = self.c.post("/api/promotions/apply", {"code": promo["code"]},
+                            token=customers[i][1])
+            self.assertEqual(r.status, 200, r)
 
         # What happens to each order after checkout, by its place.
         plans = ("keep", "cancel", "deliver", "double_cancel", "contest", "staff_cancel")
@@ -341,6 +358,10 @@ class OrdersRace(OrdersCase):
             if r.status == 201:
                 for k, order in enumerate(r.data["orders"]):
                     follow(tok, order, plans[(i + k) % len(plans)])
+            elif r.code == "PROMOTION_UNAVAILABLE":
+                # Its uses ran out before this checkout counted one.
+                self.assertIn(i, holders)
+                self.assertEqual((r.status, r.error["details"]["reason"]), (409, "exhausted"))
             else:
                 self.assertShortfall(r, carts[i])
 
@@ -401,6 +422,7 @@ class OrdersRace(OrdersCase):
         self.check_checkouts(b, customers, carts, outcomes, by_id, won, lost)
         self.check_orders(b, expected)
         self.check_stock(b, initial)
+        self.check_promotion(b, promo, [outcomes[i] for i in won if i in holders])
         # The cache serves what the database holds once the rush is over.
         for p in products:
             r = self.c.get("/api/products/" + p["id"])
@@ -430,7 +452,8 @@ class OrdersRace(OrdersCase):
                                                      by_id[pid]["selling_price_paise"] * q))
                 subtotal = sum(line for _, _, _, line in items)
                 fee = 0 if subtotal >= FREE_FROM else FEE
-                self.assertEqual((o.subtotal, o.fee, o.total), (subtotal, fee, subtotal + fee))
+                self.assertEqual((o.subtotal, o.fee, o.total),
+                                 (subtotal, fee, subtotal - o.discount + fee))
             self.assertEqual(b.carts[uid], {})
         for i in lost:
             uid = customers[i][0]
@@ -442,6 +465,30 @@ class OrdersRace(OrdersCase):
         for (oid, topic, job), n in b.events.items():
             if topic == "order.created":
                 self.assertEqual((job, n), (b.orders[oid].checkout, 1), oid)
+
+    def check_promotion(self, b, promo, used):
+        """The promotion was used at most its limit, by exactly the winning
+        checkouts that held it; its count is its uses not given back (a use
+        comes back when every order of its checkout is cancelled); and the
+        orders carry exactly its amount per use."""
+        pid = promo["id"]
+        count = int(self.stack.psql("SELECT used_count FROM promotions WHERE id = '%s'" % pid))
+        uses = {c: r for c, r in self.rows(
+            "SELECT checkout_id, released_at IS NOT NULL FROM promotion_redemptions "
+            "WHERE promotion_id = '%s'" % pid)}
+        self.assertEqual(set(uses), {r.data["checkout_id"] for r in used})
+        self.assertLessEqual(len(uses), PROMO_USES)
+        by_checkout = collections.defaultdict(list)
+        for o in b.orders.values():
+            by_checkout[o.checkout].append(o)
+        for checkout, released in uses.items():
+            all_cancelled = all(o.status == "CANCELLED" for o in by_checkout[checkout])
+            self.assertEqual(released == "t", all_cancelled, checkout)
+            self.assertEqual(sum(o.discount for o in by_checkout[checkout]), PROMO_OFF)
+        self.assertEqual(count, sum(1 for r in uses.values() if r == "f"))
+        parts = int(self.stack.psql("SELECT coalesce(sum(discount_paise), 0) FROM "
+                                    "order_promotions WHERE promotion_id = '%s'" % pid))
+        self.assertEqual(parts, PROMO_OFF * len(uses))
 
     def check_orders(self, b, expected):
         """Every order has items, ended where its plan took it through an
