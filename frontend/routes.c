@@ -13,6 +13,7 @@
 #define ACC "accounts"
 #define CAT "catalog"
 #define ORD "orders"
+#define PAY "payments"
 #define TS (ROUTE_SYNC | ROUTE_TRANSIENT)
 static const route_t routes[] = {
     /* method  pattern                          kind               service  job type          auth           permission     wait  flags */
@@ -135,6 +136,11 @@ static const route_t routes[] = {
     {"PUT",    "/api/delivery/routes/:id",      ROUTE_JOB,         ORD,     "delivery.route_update", AUTH_USER, "delivery.manage", 0, 0},
     {"DELETE", "/api/delivery/routes/:id",      ROUTE_JOB,         ORD,     "delivery.route_delete", AUTH_USER, "delivery.manage", 0, 0},
     {"PATCH",  "/api/delivery/routes/:id/orders", ROUTE_JOB,       ORD,     "delivery.route_assign", AUTH_USER, "delivery.manage", 0, 0},
+    /* Payments: the caller's wallet; adjustments by finance staff. */
+    {"GET",    "/api/wallet",                   ROUTE_JOB,         PAY,     "wallet.get",     AUTH_USER,     "self",        0,    ROUTE_SYNC},
+    {"GET",    "/api/wallet/transactions",      ROUTE_JOB,         PAY,     "wallet.transactions", AUTH_USER, "self",       0,    ROUTE_SYNC},
+    {"GET",    "/api/wallet/stats",             ROUTE_JOB,         PAY,     "wallet.stats",   AUTH_USER,     "self",        0,    ROUTE_SYNC},
+    {"POST",   "/api/admin/wallets/:user_id/adjust", ROUTE_JOB,    PAY,     "wallet.adjust",  AUTH_USER,     "wallets.adjust", 0,  0},
     /* Test mode only: drive the runtime's hard cases through every pool. */
     {"GET",    "/api/_test/:pool/:type",        ROUTE_JOB,         ":pool", "test.:type",     AUTH_OPTIONAL, NULL,          0,    ROUTE_SYNC | ROUTE_TEST_ONLY},
     {"POST",   "/api/_test/:pool/:type",        ROUTE_JOB,         ":pool", "test.:type",     AUTH_OPTIONAL, NULL,          0,    ROUTE_TEST_ONLY},

@@ -24,6 +24,7 @@
 #include "codec.h"
 #include "config.h"
 #include "input.h"
+#include "ledger.h"
 #include "mp.h"
 #include "orders.h"
 #include "roles.h"
@@ -97,7 +98,8 @@ static int illegal_transition(job_ctx_t *ctx, const char *from, const char *to, 
 enum { REACH_NONE, REACH_OWNER, REACH_STAFF };
 
 typedef struct {
-    char id[37], number[32], status[16], checkout[37];
+    char id[37], number[32], status[16], checkout[37], user[37], method[16];
+    int64_t total;
     int reach;
 } order_row_t;
 
@@ -108,7 +110,8 @@ static int lock_order(job_ctx_t *ctx, const char *id, order_row_t *o)
     const char *params[] = {ctx->job->user_id, ctx->job->role, ctx->job->zones, id};
     PGresult *res = PQexecParams(ctx->db,
                                  "SELECT o.number, o.status, " STAFF_REACH ", "
-                                 "o.user_id = $1::uuid, o.checkout_id FROM orders o "
+                                 "o.user_id = $1::uuid, o.checkout_id, o.user_id, "
+                                 "o.payment_method, o.total_paise FROM orders o "
                                  "WHERE o.id = $4::uuid FOR UPDATE OF o",
                                  4, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
@@ -119,6 +122,9 @@ static int lock_order(job_ctx_t *ctx, const char *id, order_row_t *o)
         snprintf(o->number, sizeof o->number, "%s", PQgetvalue(res, 0, 0));
         snprintf(o->status, sizeof o->status, "%s", PQgetvalue(res, 0, 1));
         snprintf(o->checkout, sizeof o->checkout, "%s", PQgetvalue(res, 0, 4));
+        snprintf(o->user, sizeof o->user, "%s", PQgetvalue(res, 0, 5));
+        snprintf(o->method, sizeof o->method, "%s", PQgetvalue(res, 0, 6));
+        o->total = atoll(PQgetvalue(res, 0, 7));
         o->reach = PQgetvalue(res, 0, 2)[0] == 't'   ? REACH_STAFF
                    : PQgetvalue(res, 0, 3)[0] == 't' ? REACH_OWNER
                                                      : REACH_NONE;
@@ -183,6 +189,25 @@ static int release_promotions(job_ctx_t *ctx, const order_row_t *o)
                        1, params);
 }
 
+/* Gives a cancelled order's wallet payment back to the wallet, once (the
+ * order id is the entry's reference). Razorpay payments are refunded by
+ * the payments pool when it exists. */
+static int refund_to_wallet(job_ctx_t *ctx, const order_row_t *o)
+{
+    if (strcmp(o->method, "wallet") != 0 || o->total == 0)
+        return 0;
+    int posted = ledger_posted(ctx, "refund", o->id);
+    if (posted)
+        return posted == 1 ? 0 : posted;
+    char wallet[LEDGER_CODE_SIZE], memo[64];
+    int rc = ledger_wallet(ctx, o->user, wallet);
+    if (rc)
+        return rc;
+    snprintf(memo, sizeof memo, "order %s cancelled", o->number);
+    ledger_leg_t legs[] = {{wallet, o->total}, {LEDGER_ORDERS, -o->total}};
+    return ledger_post(ctx, "refund", o->id, memo, legs, 2);
+}
+
 /* Moves a locked order to `to`, with the history row, the stock and
  * promotion uses given back on cancellation, and the event. */
 static int step_order(job_ctx_t *ctx, const order_row_t *o, const char *to, const char *note)
@@ -217,7 +242,8 @@ static int step_order(job_ctx_t *ctx, const order_row_t *o, const char *to, cons
                      "actor_id, actor_role, note) SELECT id, $7, $2, $3::uuid, $4, $5 FROM u",
                      7, params);
     /* Promotions before stock: checkout locks them in that order too. */
-    if (rc || (cancelling && ((rc = release_promotions(ctx, o)) || (rc = release_stock(ctx, o)))))
+    if (rc || (cancelling && ((rc = release_promotions(ctx, o)) || (rc = release_stock(ctx, o)) ||
+                              (rc = refund_to_wallet(ctx, o)))))
         return rc;
     char extra[64];
     snprintf(extra, sizeof extra, "{\"from\": \"%s\"}", o->status);
@@ -316,6 +342,46 @@ int order_expire_unpaid(job_ctx_t *ctx)
 /* ---- checkout ------------------------------------------------------------ */
 
 static const char *const methods[] = {"wallet", "razorpay", "cod", NULL};
+
+/* How each payment method is taken at checkout. */
+typedef struct {
+    const char *method;
+    const char *note; /* the first history row's */
+    int from_wallet;  /* paid at checkout from the caller's wallet */
+} payment_way_t;
+
+static const payment_way_t ways[] = {
+    {"cod", "cash on delivery: confirmed at checkout", 0},
+    {"wallet", "paid from the wallet at checkout", 1},
+};
+
+static const payment_way_t *find_way(const char *method)
+{
+    for (size_t i = 0; i < sizeof ways / sizeof ways[0]; i++)
+        if (strcmp(ways[i].method, method) == 0)
+            return &ways[i];
+    return NULL;
+}
+
+/* Pays a checkout's orders from the caller's wallet, in the checkout's
+ * transaction: the orders and the debit commit together or not at all. */
+static int pay_from_wallet(job_ctx_t *ctx)
+{
+    char wallet[LEDGER_CODE_SIZE];
+    const char *checkout[] = {ctx->job->id};
+    PGresult *res =
+        PQexecParams(ctx->db, "SELECT sum(total_paise) FROM orders WHERE checkout_id = $1", 1, NULL,
+                     checkout, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+        return answer_db_failed(ctx, res);
+    int64_t total = atoll(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    int rc = ledger_wallet(ctx, ctx->job->user_id, wallet);
+    if (rc || total == 0)
+        return rc;
+    ledger_leg_t legs[] = {{wallet, -total}, {LEDGER_ORDERS, total}};
+    return ledger_post(ctx, "order", ctx->job->id, "checkout", legs, 2);
+}
 
 /* Runs the cart's validation (orders_cart.c); a blocking problem refuses
  * the checkout with the problems as details: 409 OUT_OF_STOCK when only
@@ -516,12 +582,11 @@ static const char checkout_sql[] =
     "  SELECT m.id, d.promotion_id, p.code, d.amount FROM disc d "
     "  JOIN made m ON m.store_id = d.store_id JOIN promotions p ON p.id = d.promotion_id) "
     "INSERT INTO order_status_history (order_id, from_status, to_status, actor_id, "
-    "  actor_role, note) SELECT id, NULL, 'CONFIRMED', $1::uuid, $8, "
-    "  'cash on delivery: confirmed at checkout' FROM made";
+    "  actor_role, note) SELECT id, NULL, 'CONFIRMED', $1::uuid, $8, $12 FROM made";
 
 /* Writes the orders of a priced checkout, reserves their stock, empties
  * the cart and records order.created for each. */
-static int place_orders(job_ctx_t *ctx, const pricing_t *pr, const char *method,
+static int place_orders(job_ctx_t *ctx, const pricing_t *pr, const payment_way_t *way,
                         const char *address, const char *notes)
 {
     char fee[24], free_from[24];
@@ -532,9 +597,9 @@ static int place_orders(job_ctx_t *ctx, const pricing_t *pr, const char *method,
     /* The checkout id is the job's: a redelivered job (already answered
      * from its record) never gets here twice. */
     const char *params[] = {
-        ctx->job->user_id, ctx->job->id,   method,      address,     notes,       fee,
-        free_from,         ctx->job->role, stores.data, promos.data, amounts.data};
-    PGresult *res = PQexecParams(ctx->db, checkout_sql, 11, NULL, params, NULL, NULL, 0);
+        ctx->job->user_id, ctx->job->id,   way->method, address,     notes,        fee,
+        free_from,         ctx->job->role, stores.data, promos.data, amounts.data, way->note};
+    PGresult *res = PQexecParams(ctx->db, checkout_sql, 12, NULL, params, NULL, NULL, 0);
     buf_free(&stores);
     buf_free(&promos);
     buf_free(&amounts);
@@ -572,11 +637,12 @@ int order_create(job_ctx_t *ctx)
                         &has_code)) ||
         (rc = input_text(ctx, body, "notes", IN_OPTIONAL, 1, 500, notes, sizeof notes, NULL)))
         return rc;
-    /* The payments pool is not built yet: only cash on delivery can be
-     * taken, and saying so is the true answer. */
-    if (strcmp(method, "cod") != 0)
+    /* Razorpay checkout is not built yet, and saying so is the true
+     * answer. */
+    const payment_way_t *way = find_way(method);
+    if (!way)
         return job_fail(ctx, 422, "PAYMENT_METHOD_UNAVAILABLE",
-                        "payment_method %s is not available yet; use cod", method);
+                        "payment_method %s is not available yet; use wallet or cod", method);
     /* The cart row's lock queues two checkouts of one user (and so keeps a
      * per-user promotion limit); then promotions, then stock are locked. */
     if ((rc = cart_open(ctx)) || (rc = check_cart(ctx, address)))
@@ -584,8 +650,10 @@ int order_create(job_ctx_t *ctx)
     pricing_t pr = {0};
     if (!(rc = price_checkout(ctx, has_code == IN_PRESENT ? code : NULL, &pr)) &&
         !(rc = redeem(ctx, &pr)))
-        rc = place_orders(ctx, &pr, method, address, notes[0] ? notes : NULL);
+        rc = place_orders(ctx, &pr, way, address, notes[0] ? notes : NULL);
     pricing_free(&pr);
+    if (!rc && way->from_wallet)
+        rc = pay_from_wallet(ctx);
     if (rc)
         return rc;
     const char *checkout[] = {ctx->job->id};

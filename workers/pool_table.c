@@ -11,7 +11,7 @@ static const pool_t pools[] = {
     {"accounts", {common_jobs, accounts_jobs, test_jobs, NULL}},
     {"catalog", {common_jobs, catalog_jobs, test_jobs, NULL}},
     {"orders", {common_jobs, orders_jobs, test_jobs, NULL}},
-    {"payments", {common_jobs, test_jobs, NULL}},
+    {"payments", {common_jobs, payments_jobs, test_jobs, NULL}},
     {"notifications", {common_jobs, notify_jobs, test_jobs, NULL}},
     {"analytics", {common_jobs, test_jobs, NULL}},
 };

@@ -1,0 +1,12 @@
+/*
+ * payments - the pool's job table (see payments.h).
+ */
+#include "payments.h"
+
+const job_handler_t payments_jobs[] = {
+    {"wallet.get", wallet_get, JOB_TX},
+    {"wallet.transactions", wallet_transactions, 0},
+    {"wallet.stats", wallet_stats, 0},
+    {"wallet.adjust", wallet_adjust, JOB_TX},
+    {NULL, NULL, 0},
+};

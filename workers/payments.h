@@ -1,0 +1,18 @@
+/*
+ * payments - the payments pool: wallets on the double-entry ledger (and,
+ * as the pool grows, Razorpay payments, refunds and payouts).
+ */
+#ifndef MANDI_PAYMENTS_H
+#define MANDI_PAYMENTS_H
+
+#include "answer.h"
+#include "worker.h"
+
+extern const job_handler_t payments_jobs[];
+
+int wallet_get(job_ctx_t *ctx);
+int wallet_transactions(job_ctx_t *ctx);
+int wallet_stats(job_ctx_t *ctx);
+int wallet_adjust(job_ctx_t *ctx);
+
+#endif
