@@ -141,6 +141,13 @@ static const route_t routes[] = {
     {"GET",    "/api/wallet/transactions",      ROUTE_JOB,         PAY,     "wallet.transactions", AUTH_USER, "self",       0,    ROUTE_SYNC},
     {"GET",    "/api/wallet/stats",             ROUTE_JOB,         PAY,     "wallet.stats",   AUTH_USER,     "self",        0,    ROUTE_SYNC},
     {"POST",   "/api/admin/wallets/:user_id/adjust", ROUTE_JOB,    PAY,     "wallet.adjust",  AUTH_USER,     "wallets.adjust", 0,  0},
+    /* Payments: withdrawals; /all before /:id. */
+    {"POST",   "/api/wallet/withdraw",          ROUTE_JOB,         PAY,     "payout.request", AUTH_USER,     "self",        0,    0},
+    {"POST",   "/api/payouts/request",          ROUTE_JOB,         PAY,     "payout.request", AUTH_USER,     "self",        0,    0},
+    {"GET",    "/api/payouts",                  ROUTE_JOB,         PAY,     "payout.list",    AUTH_USER,     "self",        0,    ROUTE_SYNC},
+    {"GET",    "/api/payouts/all",              ROUTE_JOB,         PAY,     "payout.list_all", AUTH_USER,    "payouts.manage", 0,  ROUTE_SYNC},
+    {"POST",   "/api/payouts/:id/cancel",       ROUTE_JOB,         PAY,     "payout.cancel",  AUTH_USER,     "self",        0,    0},
+    {"POST",   "/api/payouts/:id/reject",       ROUTE_JOB,         PAY,     "payout.reject",  AUTH_USER,     "payouts.manage", 0,  0},
     /* Test mode only: drive the runtime's hard cases through every pool. */
     {"GET",    "/api/_test/:pool/:type",        ROUTE_JOB,         ":pool", "test.:type",     AUTH_OPTIONAL, NULL,          0,    ROUTE_SYNC | ROUTE_TEST_ONLY},
     {"POST",   "/api/_test/:pool/:type",        ROUTE_JOB,         ":pool", "test.:type",     AUTH_OPTIONAL, NULL,          0,    ROUTE_TEST_ONLY},

@@ -15,4 +15,10 @@ int wallet_transactions(job_ctx_t *ctx);
 int wallet_stats(job_ctx_t *ctx);
 int wallet_adjust(job_ctx_t *ctx);
 
+int payout_request(job_ctx_t *ctx);
+int payout_list(job_ctx_t *ctx);
+int payout_list_all(job_ctx_t *ctx);
+int payout_cancel(job_ctx_t *ctx);
+int payout_reject(job_ctx_t *ctx);
+
 #endif

@@ -134,6 +134,74 @@ class Wallet(OrdersCase):
                          ("credit", "refund", 22000, order["id"]))
         self.assertEqual(self.stock_of(p), 10)
 
+    def test_payouts(self):
+        uid, tok = self.merchant(role="USER")
+        self.adjust(uid, 6000000)
+        bank = {"account_number": "123456781234", "ifsc": "hdfc0001234", "name": "A \"Q\" Rao"}
+        request = lambda body, t=tok: self.c.post("/api/payouts/request", body, token=t)  # noqa
+        bad = [({"amount": 9999, "vpa": "asha@okaxis"}, "amount"),          # below the minimum
+               ({"amount": 20000}, "bank_account"),                          # no destination
+               ({"amount": 20000, "vpa": "asha@okaxis", "bank_account": bank}, "bank_account"),
+               ({"amount": 20000, "vpa": "not-an-address"}, "vpa"),
+               ({"amount": 20000, "vpa": "a@b@c"}, "vpa"),
+               ({"amount": 20000, "bank_account": dict(bank, ifsc="HDFC1001234")}, "ifsc"),
+               ({"amount": 20000, "bank_account": dict(bank, account_number="12AB5678")},
+                "account_number"),
+               ({"amount": 20000, "bank_account": {"ifsc": "HDFC0001234", "name": "x"}},
+                "account_number"),
+               ({"amount": "20000", "vpa": "asha@okaxis"}, "amount")]
+        for body, field in bad:
+            with self.subTest(body=body):
+                self.assertError(request(body), 400, "VALIDATION_ERROR", field)
+        self.assertEqual(self.wallet(tok)["balance_paise"], 6000000)
+        r = request({"amount": 30000, "vpa": "asha@okaxis"})
+        self.assertEqual((r.status, r.data["status"], r.data["destination"]),
+                         (201, "requested", {"address": "asha@okaxis"}), r)
+        by_vpa = r.data
+        r = self.c.post("/api/wallet/withdraw", {"amount": 20000, "bank_account": bank},
+                        token=tok)
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.data["destination"], {"account_number": "XXXX1234",
+                                                 "ifsc": "HDFC0001234", "name": 'A "Q" Rao'})
+        by_bank = r.data
+        self.assertEqual(self.wallet(tok)["balance_paise"], 6000000 - 50000)
+        # The daily limit (5,000,000 by default) counts what was asked today.
+        r = request({"amount": 5000000 - 50000 + 1, "vpa": "asha@okaxis"})
+        self.assertError(r, 422, "PAYOUT_LIMIT_REACHED")
+        self.assertEqual(self.wallet(tok)["balance_paise"], 6000000 - 50000)
+        # Cancelling gives the money back, once; only the owner can.
+        _, stranger = self.merchant(role="USER")
+        url = "/api/payouts/%s/cancel" % by_vpa["id"]
+        self.assertError(self.c.post(url, {}, token=stranger), 404, "PAYOUT_NOT_FOUND")
+        r = self.c.post(url, {}, token=tok)
+        self.assertEqual((r.status, r.data["status"]), (200, "cancelled"), r)
+        self.assertError(self.c.post(url, {}, token=tok), 409, "PAYOUT_NOT_REQUESTED")
+        self.assertEqual(self.wallet(tok)["balance_paise"], 6000000 - 20000)
+        # Finance sees everyone's and rejects with a reason.
+        self.assertError(self.c.get("/api/payouts/all", token=tok), 403, "FORBIDDEN")
+        r = self.c.get("/api/payouts/all?user=%s&status=requested" % uid, token=self.finance)
+        self.assertEqual([p["id"] for p in r.data["items"]], [by_bank["id"]])
+        url = "/api/payouts/%s/reject" % by_bank["id"]
+        self.assertError(self.c.post(url, {}, token=self.finance), 400, "VALIDATION_ERROR",
+                         "reason")
+        self.assertError(self.c.post(url, {"reason": "kyc"}, token=tok), 403, "FORBIDDEN")
+        r = self.c.post(url, {"reason": "name does not match KYC"}, token=self.finance)
+        self.assertEqual((r.status, r.data["status"], r.data["reason"]),
+                         (200, "rejected", "name does not match KYC"), r)
+        self.assertEqual(self.wallet(tok)["balance_paise"], 6000000)
+        mine = self.c.get("/api/payouts", token=tok).data
+        self.assertEqual([p["status"] for p in mine["items"]], ["rejected", "cancelled"])
+        self.assertEqual(self.c.get("/api/payouts", token=stranger).data["items"], [])
+        # More than the wallet holds: refused, no payout written.
+        _, poor = self.merchant(role="USER")
+        self.assertError(request({"amount": 20000, "vpa": "poor@upi"}, poor), 422,
+                         "INSUFFICIENT_BALANCE")
+        self.assertEqual(self.c.get("/api/payouts", token=poor).data["items"], [])
+        sources = [(x["source"], x["type"]) for x in self.c.get(
+            "/api/wallet/transactions?source=payout", token=tok).data["items"]]
+        self.assertEqual(sources, [("payout", "credit"), ("payout", "credit"),
+                                   ("payout", "debit"), ("payout", "debit")])
+
     def test_a_thousand_concurrent_debits_on_a_small_wallet(self):
         uid, tok = self.merchant(role="USER")
         self.assertEqual(self.adjust(uid, 5000).status, 201)
