@@ -148,6 +148,12 @@ static const route_t routes[] = {
     {"GET",    "/api/payouts/all",              ROUTE_JOB,         PAY,     "payout.list_all", AUTH_USER,    "payouts.manage", 0,  ROUTE_SYNC},
     {"POST",   "/api/payouts/:id/cancel",       ROUTE_JOB,         PAY,     "payout.cancel",  AUTH_USER,     "self",        0,    0},
     {"POST",   "/api/payouts/:id/reject",       ROUTE_JOB,         PAY,     "payout.reject",  AUTH_USER,     "payouts.manage", 0,  0},
+    /* Payments: merchant settlements. */
+    {"GET",    "/api/settlements",              ROUTE_JOB,         PAY,     "settlement.list", AUTH_USER,    "self",        0,    ROUTE_SYNC},
+    {"POST",   "/api/settlements",              ROUTE_JOB,         PAY,     "settlement.create", AUTH_USER,  "settlements.manage", 0, 0},
+    {"GET",    "/api/settlements/:id",          ROUTE_JOB,         PAY,     "settlement.get", AUTH_USER,     "self",        0,    ROUTE_SYNC},
+    {"PATCH",  "/api/settlements/:id/status",   ROUTE_JOB,         PAY,     "settlement.set_status", AUTH_USER, "settlements.manage", 0, 0},
+    {"PUT",    "/api/stores/:id/commission",    ROUTE_JOB,         PAY,     "store.set_commission", AUTH_USER, "settlements.manage", 0, 0},
     /* Test mode only: drive the runtime's hard cases through every pool. */
     {"GET",    "/api/_test/:pool/:type",        ROUTE_JOB,         ":pool", "test.:type",     AUTH_OPTIONAL, NULL,          0,    ROUTE_SYNC | ROUTE_TEST_ONLY},
     {"POST",   "/api/_test/:pool/:type",        ROUTE_JOB,         ":pool", "test.:type",     AUTH_OPTIONAL, NULL,          0,    ROUTE_TEST_ONLY},

@@ -4,9 +4,19 @@
 #include "payments.h"
 
 const job_handler_t payments_jobs[] = {
-    {"wallet.get", wallet_get, JOB_TX},         {"wallet.transactions", wallet_transactions, 0},
-    {"wallet.stats", wallet_stats, 0},          {"wallet.adjust", wallet_adjust, JOB_TX},
-    {"payout.request", payout_request, JOB_TX}, {"payout.list", payout_list, 0},
-    {"payout.list_all", payout_list_all, 0},    {"payout.cancel", payout_cancel, JOB_TX},
-    {"payout.reject", payout_reject, JOB_TX},   {NULL, NULL, 0},
+    {"wallet.get", wallet_get, JOB_TX},
+    {"wallet.transactions", wallet_transactions, 0},
+    {"wallet.stats", wallet_stats, 0},
+    {"wallet.adjust", wallet_adjust, JOB_TX},
+    {"payout.request", payout_request, JOB_TX},
+    {"payout.list", payout_list, 0},
+    {"payout.list_all", payout_list_all, 0},
+    {"payout.cancel", payout_cancel, JOB_TX},
+    {"payout.reject", payout_reject, JOB_TX},
+    {"settlement.list", settlement_list, 0},
+    {"settlement.get", settlement_get, 0},
+    {"settlement.create", settlement_create, JOB_TX},
+    {"settlement.set_status", settlement_set_status, JOB_TX},
+    {"store.set_commission", store_set_commission, JOB_TX},
+    {NULL, NULL, 0},
 };

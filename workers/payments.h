@@ -21,4 +21,10 @@ int payout_list_all(job_ctx_t *ctx);
 int payout_cancel(job_ctx_t *ctx);
 int payout_reject(job_ctx_t *ctx);
 
+int settlement_list(job_ctx_t *ctx);
+int settlement_get(job_ctx_t *ctx);
+int settlement_create(job_ctx_t *ctx);
+int settlement_set_status(job_ctx_t *ctx);
+int store_set_commission(job_ctx_t *ctx);
+
 #endif
