@@ -234,13 +234,38 @@ static void client_ip(request_t *req, char *out, size_t cap)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)cap);
 }
 
-/* {"body": ..., "query": {...}, "params": {...}, "ip": str, "jti": str}. Returns 0, or -1 with a
- * 400 outcome naming where the JSON is wrong. */
+/* The headers a ROUTE_RAW job carries: what providers sign with. */
+static const char *const raw_headers[] = {"X-Razorpay-Signature", "X-Razorpay-Event-Id"};
+#define RAW_HEADER_COUNT (sizeof raw_headers / sizeof raw_headers[0])
+
+/* "raw": the body's bytes, "headers": {name: value} of raw_headers sent. */
+static void pack_raw(request_t *req, msgpack_packer *pk)
+{
+    mp_pack_cstr(pk, "raw");
+    msgpack_pack_bin(pk, req->body.len);
+    msgpack_pack_bin_body(pk, req->body.data ? req->body.data : "", req->body.len);
+    const char *values[RAW_HEADER_COUNT];
+    size_t sent = 0;
+    for (size_t i = 0; i < RAW_HEADER_COUNT; i++) {
+        values[i] = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, raw_headers[i]);
+        sent += values[i] != NULL;
+    }
+    mp_pack_cstr(pk, "headers");
+    msgpack_pack_map(pk, sent);
+    for (size_t i = 0; i < RAW_HEADER_COUNT; i++)
+        if (values[i])
+            mp_kv_str(pk, raw_headers[i], values[i]);
+}
+
+/* {"body": ..., "query": {...}, "params": {...}, "ip": str, "jti": str}, and
+ * "raw" and "headers" for a ROUTE_RAW route. Returns 0, or -1 with a 400
+ * outcome naming where the JSON is wrong. */
 static int build_payload(request_t *req, buf_t *payload)
 {
     msgpack_packer pk;
     msgpack_packer_init(&pk, payload, buf_msgpack_write);
-    msgpack_pack_map(&pk, 5);
+    int raw = (req->match.route->flags & ROUTE_RAW) != 0;
+    msgpack_pack_map(&pk, raw ? 7 : 5);
     mp_pack_cstr(&pk, "body");
     if (req->body.len == 0) {
         msgpack_pack_nil(&pk);
@@ -283,6 +308,8 @@ static int build_payload(request_t *req, buf_t *payload)
     mp_kv_str(&pk, "ip", ip);
     /* The token's id names the caller's session, for logout. */
     mp_kv_str(&pk, "jti", req->authenticated ? req->claims.jti : "");
+    if (raw)
+        pack_raw(req, &pk);
     return 0;
 }
 

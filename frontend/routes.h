@@ -35,6 +35,9 @@ enum {
      * codes) and retrying it is harmless, so it is answered in line like a
      * read (Idempotency-Key ignored, never 202). */
     ROUTE_TRANSIENT = 8,
+    /* The job also carries the body's exact bytes and the provider headers
+     * a signature is checked against (webhooks sign the raw body). */
+    ROUTE_RAW = 16,
 };
 
 typedef struct {
