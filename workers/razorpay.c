@@ -191,7 +191,8 @@ static void rzp_result_reset(razorpay_result_t *res)
 
 int razorpay_result_retryable(const razorpay_result_t *res)
 {
-    if (res->why[0] == '\0')
+    /* Success, or refused before sending: the same call cannot do better. */
+    if (res->why[0] == '\0' || res->attempts == 0)
         return 0;
     return res->status == 0 || res->status >= 500 || res->status == 409 || res->status == 429;
 }

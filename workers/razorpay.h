@@ -97,8 +97,8 @@ void razorpay_result_free(razorpay_result_t *res);
 
 /* 1 when a failed call may succeed later with the same request (no answer, a
  * 5xx, 409 "still processing this key", 429 "too many requests"); 0 for a
- * success or a final refusal. For a job deciding between failing for good
- * and trying again later. */
+ * success, a final refusal by Razorpay, or arguments refused before sending.
+ * For a job deciding between failing for good and trying again later. */
 int razorpay_result_retryable(const razorpay_result_t *res);
 
 /*
