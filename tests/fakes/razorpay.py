@@ -145,6 +145,10 @@ def auth_error(description):
                     reason="NA")
 
 
+def collection(items):
+    return 200, {"entity": "collection", "count": len(items), "items": items}
+
+
 def sign(secret, body):
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
@@ -302,29 +306,13 @@ class FakeRazorpay:
             if ident not in taken:
                 return ident
 
-    def _order(self, order_id):
-        order = self.orders.get(order_id)
-        if not order:
+    @staticmethod
+    def _get(table, ident):
+        """The entity ident of table, or Razorpay's 400 for an unknown id."""
+        entity = table.get(ident)
+        if not entity:
             raise not_found_id()
-        return order
-
-    def _payment(self, payment_id):
-        payment = self.payments.get(payment_id)
-        if not payment:
-            raise not_found_id()
-        return payment
-
-    def _refund(self, refund_id):
-        refund = self.refunds.get(refund_id)
-        if not refund:
-            raise not_found_id()
-        return refund
-
-    def _payout(self, payout_id):
-        payout = self.payouts.get(payout_id)
-        if not payout:
-            raise not_found_id()
-        return payout
+        return entity
 
     # ---- the Razorpay API -------------------------------------------------------
 
@@ -346,15 +334,16 @@ class FakeRazorpay:
         return 200, order
 
     def fetch_order(self, order_id):
-        return 200, self._order(order_id)
+        return 200, self._get(self.orders, order_id)
 
-    def order_payments(self, order_id):
-        self._order(order_id)
-        items = [p for p in self.payments.values() if p["order_id"] == order_id]
-        return 200, {"entity": "collection", "count": len(items), "items": items}
+    def children(self, parents, parent_id, children, field):
+        """The entities of children whose field is parent_id (an order's
+        payments, a payment's refunds), once parent_id is known."""
+        self._get(parents, parent_id)
+        return collection([c for c in children.values() if c[field] == parent_id])
 
     def fetch_payment(self, payment_id):
-        return 200, self._payment(payment_id)
+        return 200, self._get(self.payments, payment_id)
 
     def list_payments(self, query):
         def number(name, default, lo, hi):
@@ -375,10 +364,10 @@ class FakeRazorpay:
         items = [p for _, p in sorted(enumerate(items), key=lambda ip: (-ip[1]["created_at"],
                                                                          -ip[0]))]
         items = items[skip:skip + count]
-        return 200, {"entity": "collection", "count": len(items), "items": items}
+        return collection(items)
 
     def capture_payment(self, payment_id, body):
-        payment = self._payment(payment_id)
+        payment = self._get(self.payments, payment_id)
         check_fields(body, CAPTURE_FIELDS)
         amount = check_amount(body.get("amount"))
         if check_currency(body) != payment["currency"]:
@@ -405,7 +394,7 @@ class FakeRazorpay:
                     raise bad_request("A different request was made earlier with the same "
                                       "idempotency key", "X-Refund-Idempotency")
                 return 200, self.refunds[seen[1]]
-        payment = self._payment(payment_id)
+        payment = self._get(self.payments, payment_id)
         check_fields(body, REFUND_FIELDS)
         if not payment["captured"]:
             raise bad_request("The payment has not been captured, so it cannot be refunded")
@@ -433,13 +422,8 @@ class FakeRazorpay:
             self._emit("refund.processed", refund["id"])
         return 200, refund
 
-    def payment_refunds(self, payment_id):
-        self._payment(payment_id)
-        items = [r for r in self.refunds.values() if r["payment_id"] == payment_id]
-        return 200, {"entity": "collection", "count": len(items), "items": items}
-
     def fetch_refund(self, refund_id):
-        return 200, self._refund(refund_id)
+        return 200, self._get(self.refunds, refund_id)
 
     def create_payout(self, body, key):
         if not key:
@@ -500,7 +484,7 @@ class FakeRazorpay:
         return 200, payout
 
     def fetch_payout(self, payout_id):
-        return 200, self._payout(payout_id)
+        return 200, self._get(self.payouts, payout_id)
 
     # ---- state changes that Razorpay makes on its own ---------------------------------
 
@@ -537,7 +521,7 @@ class FakeRazorpay:
         if not isinstance(failures_first, int) or not 0 <= failures_first <= 10:
             raise bad_request("failures_first is 0 to 10", "failures_first")
         with self._lock:
-            order = self._order(order_id)
+            order = self._get(self.orders, order_id)
             if order["status"] == "paid":
                 raise bad_request("Order is already paid", "order_id")
             amount = order["amount_due"] if amount is None else amount
@@ -588,7 +572,7 @@ class FakeRazorpay:
         if status not in ("processed", "failed"):
             raise bad_request("status is processed or failed", "status")
         with self._lock:
-            refund = self._refund(refund_id)
+            refund = self._get(self.refunds, refund_id)
             if refund["status"] != status:
                 if refund["status"] != "pending":
                     raise bad_request("refund %s is already %s" % (refund_id, refund["status"]))
@@ -611,7 +595,7 @@ class FakeRazorpay:
         if status not in details:
             raise bad_request("status is processed, reversed or failed", "status")
         with self._lock:
-            payout = self._payout(payout_id)
+            payout = self._get(self.payouts, payout_id)
             was = payout["status"]
             if was != status:
                 if was in ("reversed", "failed") or (was == "processed" and status != "reversed"):
@@ -696,14 +680,14 @@ class FakeRazorpay:
         shapes them."""
         kind = event.split(".")[0]
         if kind == "payment":
-            payment = self._payment(entity_id)
+            payment = self._get(self.payments, entity_id)
             return ["payment"], {"payment": {"entity": payment}}
         if kind == "order":
             if entity_id in self.payments:
                 payment = self.payments[entity_id]
-                order = self._order(payment["order_id"])
+                order = self._get(self.orders, payment["order_id"])
             else:
-                order = self._order(entity_id)
+                order = self._get(self.orders, entity_id)
                 paid = [p for p in self.payments.values()
                         if p["order_id"] == order["id"] and p["captured"]]
                 if not paid:
@@ -712,12 +696,12 @@ class FakeRazorpay:
             return ["payment", "order"], {"payment": {"entity": payment},
                                           "order": {"entity": order}}
         if kind == "refund":
-            refund = self._refund(entity_id)
+            refund = self._get(self.refunds, entity_id)
             return ["refund", "payment"], {"refund": {"entity": refund},
                                            "payment": {"entity": self.payments[refund[
                                                "payment_id"]]}}
         if kind == "payout":
-            return ["payout"], {"payout": {"entity": self._payout(entity_id)}}
+            return ["payout"], {"payout": {"entity": self._get(self.payouts, entity_id)}}
         raise bad_request("unknown event %s" % event, "event")
 
     def _make_event(self, event, entity_id):
@@ -844,14 +828,16 @@ ID = r"(?P<id>[A-Za-z0-9_]+)"
 API_ROUTES = [
     ("POST", r"/v1/orders", lambda f, m, b, q, k: f.create_order(b)),
     ("GET", r"/v1/orders/" + ID, lambda f, m, b, q, k: f.fetch_order(m["id"])),
-    ("GET", r"/v1/orders/" + ID + "/payments", lambda f, m, b, q, k: f.order_payments(m["id"])),
+    ("GET", r"/v1/orders/" + ID + "/payments",
+     lambda f, m, b, q, k: f.children(f.orders, m["id"], f.payments, "order_id")),
     ("GET", r"/v1/payments", lambda f, m, b, q, k: f.list_payments(q)),
     ("GET", r"/v1/payments/" + ID, lambda f, m, b, q, k: f.fetch_payment(m["id"])),
     ("POST", r"/v1/payments/" + ID + "/capture",
      lambda f, m, b, q, k: f.capture_payment(m["id"], b)),
     ("POST", r"/v1/payments/" + ID + "/refund",
      lambda f, m, b, q, k: f.refund_payment(m["id"], b, k)),
-    ("GET", r"/v1/payments/" + ID + "/refunds", lambda f, m, b, q, k: f.payment_refunds(m["id"])),
+    ("GET", r"/v1/payments/" + ID + "/refunds",
+     lambda f, m, b, q, k: f.children(f.payments, m["id"], f.refunds, "payment_id")),
     ("GET", r"/v1/refunds/" + ID, lambda f, m, b, q, k: f.fetch_refund(m["id"])),
     ("POST", r"/v1/payouts", lambda f, m, b, q, k: f.create_payout(b, k)),
     ("GET", r"/v1/payouts/" + ID, lambda f, m, b, q, k: f.fetch_payout(m["id"])),

@@ -292,6 +292,14 @@ static void customer_pays(const char *order_id, const char *outcome, int failure
     doc_free(&d);
 }
 
+/* A new order of amount paise that the customer paid (see customer_pays). */
+static void paid_order(razorpay_t *rzp, int64_t amount, const char *outcome, int failures_first,
+                       char order_id[64], char payment_id[64])
+{
+    new_order(rzp, amount, order_id);
+    customer_pays(order_id, outcome, failures_first, payment_id);
+}
+
 static int64_t amount_refunded(razorpay_t *rzp, const char *payment_id)
 {
     razorpay_result_t res = RAZORPAY_RESULT_INIT;
@@ -449,9 +457,8 @@ static void test_pay_fetch_capture(void)
 {
     razorpay_t *rzp = client(KEY_SECRET, 0);
     char order_id[64], payment_id[64];
-    new_order(rzp, 120000, order_id);
     /* A UPI payment that failed once, then was authorized. */
-    customer_pays(order_id, "authorized", 1, payment_id);
+    paid_order(rzp, 120000, "authorized", 1, order_id, payment_id);
 
     razorpay_result_t res = RAZORPAY_RESULT_INIT;
     CHECK_INT(razorpay_payment_fetch(rzp, payment_id, &res), 0);
@@ -487,8 +494,7 @@ static void test_refund_idempotency(void)
 {
     razorpay_t *rzp = client(KEY_SECRET, 0);
     char order_id[64], payment_id[64];
-    new_order(rzp, 80000, order_id);
-    customer_pays(order_id, "captured", 0, payment_id);
+    paid_order(rzp, 80000, "captured", 0, order_id, payment_id);
 
     razorpay_result_t a = RAZORPAY_RESULT_INIT, b = RAZORPAY_RESULT_INIT;
     const char *key = "rfnd-test-0000000001";
@@ -557,8 +563,7 @@ static void test_retry_on_5xx(void)
 {
     razorpay_t *rzp = client(KEY_SECRET, 0);
     char order_id[64], payment_id[64], path[128];
-    new_order(rzp, 60000, order_id);
-    customer_pays(order_id, "captured", 0, payment_id);
+    paid_order(rzp, 60000, "captured", 0, order_id, payment_id);
     snprintf(path, sizeof path, "/v1/payments/%s/refund", payment_id);
 
     fault(path, "error", 2, "before", 0);
@@ -675,10 +680,9 @@ static void test_closed_connection(void)
 {
     razorpay_t *rzp = client(KEY_SECRET, 0);
     char order_id[64], payment_id[64], path[128];
-    new_order(rzp, 30000, order_id);
-    customer_pays(order_id, "captured", 0, payment_id);
+    paid_order(rzp, 30000, "captured", 0, order_id, payment_id);
     snprintf(path, sizeof path, "/v1/payments/%s", payment_id);
-    /* The connection was kept alive by new_order: when it dies unanswered,
+    /* The connection was kept alive by paid_order: when it dies unanswered,
      * libcurl itself sends the request once more on a fresh connection
      * (within one attempt). When that one dies too, the client retries. */
     fault(path, "close", 2, "before", 0);
@@ -820,8 +824,7 @@ static void test_webhook_signature_from_fake(void)
 {
     razorpay_t *rzp = client(KEY_SECRET, 0);
     char order_id[64], payment_id[64], json[160];
-    new_order(rzp, 20000, order_id);
-    customer_pays(order_id, "captured", 0, payment_id);
+    paid_order(rzp, 20000, "captured", 0, order_id, payment_id);
     snprintf(json, sizeof json,
              "{\"event\":\"payment.captured\",\"entity_id\":\"%s\",\"deliver\":false}", payment_id);
     doc_t d;
