@@ -212,7 +212,8 @@ static int rzp_refuse(razorpay_result_t *res, const char *fmt, ...)
     return -1;
 }
 
-/* Copies a string of the error body, cut at a character boundary if long. */
+/* Copies a string of the error body, cut at a character boundary if long.
+ * A NUL escaped inside the JSON string ends the copy there. */
 static void rzp_copy_field(const msgpack_object *o, char *dst, size_t cap)
 {
     dst[0] = '\0';
@@ -226,7 +227,6 @@ static void rzp_copy_field(const msgpack_object *o, char *dst, size_t cap)
     }
     memcpy(dst, o->via.str.ptr, n);
     dst[n] = '\0';
-    /* A NUL escaped inside the JSON string ends the field there. */
 }
 
 /* Reads Razorpay's {"error": {...}} out of an error answer, when it is one. */
@@ -369,10 +369,10 @@ static int rzp_attempt(razorpay_t *self, const rzp_request_t *req, razorpay_resu
     return res->status >= 500;
 }
 
-/* The wait before retry number n (1-based): base * 2^(n-1), capped, of which
- * a random half is dropped ("equal jitter"), so that workers that failed
- * together do not all come back at the same instant, yet none comes back
- * sooner than half the step. */
+/* The wait before retry number n (1-based): base * 2^(n-1), capped, less a
+ * random part of up to half of it ("equal jitter"), so that workers that
+ * failed together do not all come back at the same instant, yet none comes
+ * back sooner than half the step. */
 static long rzp_backoff_ms(const razorpay_t *self, int n)
 {
     long step = self->retry_base_ms;

@@ -135,9 +135,17 @@ def not_found_id():
     return ApiError(400, "The id provided does not exist", "id")
 
 
-def server_error(status=500):
-    return ApiError(status, "The server encountered an error. The incident has been reported "
-                    "to admins.", code="SERVER_ERROR", source="NA", step="NA", reason="NA")
+def injected_error(status):
+    """The answer of an "error" fault: Razorpay's server error, or for a 4xx
+    status (429, 409) the refusal Razorpay gives with it."""
+    if status >= 500:
+        return ApiError(status, "The server encountered an error. The incident has been "
+                        "reported to admins.", code="SERVER_ERROR", source="NA", step="NA",
+                        reason="NA")
+    texts = {429: "Too many requests", 409: "A request with this idempotency key is already "
+             "being processed"}
+    return ApiError(status, texts.get(status, "Request refused"), source="NA", step="NA",
+                    reason="NA")
 
 
 def auth_error(description):
@@ -627,6 +635,8 @@ class FakeRazorpay:
             raise bad_request("phase is before or after", "phase")
         if not isinstance(count, int) or count < 1:
             raise bad_request("count is a positive integer", "count")
+        if not isinstance(status, int) or not 400 <= status <= 599:
+            raise bad_request("status is 400 to 599", "status")
         with self._lock:
             self._fault_seq += 1
             fault = {"id": self._fault_seq, "path": path, "method": method, "kind": kind,
@@ -1040,7 +1050,7 @@ class FakeHandler(http.server.BaseHTTPRequestHandler):
     def _apply_fault(self, fault, entry):
         if fault["kind"] == "error":
             entry["status"] = fault["status"]
-            self._send(fault["status"], server_error(fault["status"]).body)
+            self._send(fault["status"], injected_error(fault["status"]).body)
             return
         if fault["kind"] == "hang":
             self.fake._stopping.wait(fault["seconds"])

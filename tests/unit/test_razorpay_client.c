@@ -616,6 +616,15 @@ static void test_retries_exhausted(void)
     /* Back-offs of at least 10, 20 and 40 ms (base 20, halved by jitter). */
     CHECK(took >= 70);
     CHECK_INT(ctl_do("DELETE", "/__fake/faults", NULL), 200);
+
+    /* A 429 is a 4xx: not retried here, but worth trying again later. */
+    CHECK_INT(ctl_do("POST", "/__fake/faults",
+                     "{\"path\":\"/v1/orders\",\"kind\":\"error\",\"status\":429}"),
+              200);
+    CHECK_INT(razorpay_order_create(rzp, 10000, NULL, NULL, &res), -1);
+    CHECK_INT(res.status, 429);
+    CHECK_INT(res.attempts, 1);
+    CHECK(razorpay_result_retryable(&res));
     razorpay_result_free(&res);
     razorpay_destroy(&rzp);
 }
