@@ -56,6 +56,17 @@ static const config_entry_t config_table[] = {
     {"RAZORPAY_KEY_SECRET", "dev-razorpay-secret", "Razorpay API key secret", 1},
     {"RAZORPAY_WEBHOOK_SECRET", "dev-webhook-secret", "Secret Razorpay signs webhooks with", 1},
     {"RAZORPAY_API_BASE", "https://api.razorpay.com", "Base URL of the Razorpay API", 0},
+    {"RAZORPAY_CONNECT_TIMEOUT_MS", "3000",
+     "Longest wait for a connection to the Razorpay API, milliseconds", 0},
+    {"RAZORPAY_TIMEOUT_MS", "10000",
+     "Longest a single attempt at a Razorpay API call may take, milliseconds", 0},
+    {"RAZORPAY_RETRIES", "3",
+     "Extra attempts at a Razorpay API call after a network error, a timeout or a 5xx (0 to 10)",
+     0},
+    {"RAZORPAY_RETRY_BASE_MS", "200",
+     "Back-off before the first retry of a Razorpay API call, doubled for each next one, "
+     "milliseconds",
+     0},
     {"MANDI_SMS_PROVIDER", "file",
      "SMS delivery provider (file writes messages under the var "
      "dir)",
