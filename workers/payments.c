@@ -18,5 +18,8 @@ const job_handler_t payments_jobs[] = {
     {"settlement.create", settlement_create, JOB_TX},
     {"settlement.set_status", settlement_set_status, JOB_TX},
     {"store.set_commission", store_set_commission, JOB_TX},
+    {"payment.create_order", payment_create_order, JOB_TX},
+    {"payment.verify", payment_verify, JOB_TX},
+    {"payment.webhook", payment_webhook, JOB_TX},
     {NULL, NULL, 0},
 };

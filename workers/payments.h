@@ -27,4 +27,8 @@ int settlement_create(job_ctx_t *ctx);
 int settlement_set_status(job_ctx_t *ctx);
 int store_set_commission(job_ctx_t *ctx);
 
+int payment_create_order(job_ctx_t *ctx);
+int payment_verify(job_ctx_t *ctx);
+int payment_webhook(job_ctx_t *ctx);
+
 #endif

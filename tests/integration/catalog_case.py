@@ -15,10 +15,11 @@ class CatalogCase(StackTestCase):
     stores and products."""
 
     pools = {"catalog": 1}
+    env = None  # settings for the stack's processes, over the defaults
 
     @classmethod
     def setUpClass(cls):
-        cls.stack = Stack(pools=cls.pools, name=cls.__name__.lower()).start()
+        cls.stack = Stack(pools=cls.pools, env=cls.env, name=cls.__name__.lower()).start()
         cls.admin = cls.stack.token(str(uuid.uuid4()), "ADMIN")
 
     @classmethod

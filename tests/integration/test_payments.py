@@ -1,0 +1,175 @@
+"""
+Payments through Razorpay, end to end against the fake Razorpay server
+(tests/fakes/razorpay.py, which speaks Razorpay's API and signs its
+webhooks): a wallet top-up paid at the checkout and settled by the app's
+verification, by the webhook, or by both at once, always exactly once; a
+forged signature changes nothing; webhooks redelivered, reordered, failed
+before captured, or tampered with; an authorized payment captured at
+verification. The ledger's invariants are checked after every test.
+"""
+
+import json
+import os
+import sys
+import threading
+import unittest
+
+from catalog_case import OrdersCase
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fakes"))
+from razorpay import FakeRazorpay  # noqa: E402
+
+
+class Payments(OrdersCase):
+    pools = {"catalog": 1, "orders": 1, "payments": 2}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.rzp = FakeRazorpay()
+        cls.rzp.start()
+        cls.env = {"RAZORPAY_API_BASE": cls.rzp.url, "RAZORPAY_KEY_ID": cls.rzp.key_id,
+                   "RAZORPAY_KEY_SECRET": cls.rzp.key_secret,
+                   "RAZORPAY_WEBHOOK_SECRET": cls.rzp.webhook_secret,
+                   "RAZORPAY_RETRY_BASE_MS": "20"}
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        cls.rzp.stop()
+
+    def setUp(self):
+        super().setUp()
+        self.addCleanup(self.check_ledger)
+        self.hook = "http://127.0.0.1:%d/api/payments/webhook" % self.stack.http_port
+        self.uid, self.tok = self.merchant(role="USER")
+
+    def check_ledger(self):
+        one = self.stack.psql
+        self.assertEqual(one("SELECT coalesce(sum(amount_paise), 0) FROM ledger_postings"), "0")
+        self.assertEqual(one("SELECT count(*) FROM ledger_accounts WHERE kind = 'wallet' "
+                             "AND balance_paise < 0"), "0")
+        # Every captured payment is posted exactly once.
+        self.assertEqual(one("SELECT count(*) FROM payments p WHERE p.status = 'captured' AND "
+                             "(SELECT count(*) FROM ledger_entries e WHERE e.reference = "
+                             "p.id::text) <> 1"), "0")
+
+    def topup(self, amount=50000):
+        r = self.c.post("/api/payments/order", {"purpose": "wallet_topup", "amount": amount},
+                        token=self.tok)
+        self.assertEqual(r.status, 201, r)
+        return r.data
+
+    def balance(self):
+        return self.c.get("/api/wallet", token=self.tok).data["balance_paise"]
+
+    def verify(self, checkout):
+        return self.c.post("/api/payments/verify", checkout, token=self.tok)
+
+    def test_topup_verified_once(self):
+        order = self.topup(50000)
+        self.assertEqual((order["amount"], order["currency"], order["key_id"]),
+                         (50000, "INR", self.rzp.key_id))
+        self.assertTrue(order["razorpay_order_id"].startswith("order_"))
+        sent = self.rzp.requests(method="POST", path="/v1/orders")[-1]
+        body = sent["body"] if isinstance(sent["body"], dict) else json.loads(sent["body"])
+        self.assertEqual((body["receipt"], sent["auth_user"]),
+                         (order["payment_id"], self.rzp.key_id))
+        paid = self.rzp.pay(order["razorpay_order_id"])["checkout"]
+        # A forged signature is refused and changes nothing.
+        forged = dict(paid, razorpay_signature="0" * 64)
+        self.assertError(self.verify(forged), 400, "INVALID_SIGNATURE")
+        self.assertEqual(self.balance(), 0)
+        r = self.verify(paid)
+        self.assertEqual((r.status, r.data["status"]), (200, "captured"), r)
+        self.assertEqual(self.balance(), 50000)
+        # Again: the same answer, no second credit.
+        self.assertEqual(self.verify(paid).data["status"], "captured")
+        self.assertEqual(self.balance(), 50000)
+        top = self.c.get("/api/wallet/transactions", token=self.tok).data["items"][0]
+        self.assertEqual((top["source"], top["amount_paise"]), ("topup", 50000))
+        # Someone else's order is not found; bad input names the field.
+        _, other = self.merchant(role="USER")
+        self.assertError(self.c.post("/api/payments/verify", paid, token=other), 404,
+                         "PAYMENT_NOT_FOUND")
+        self.assertError(self.c.post("/api/payments/order", {"purpose": "wallet_topup"},
+                                     token=self.tok), 400, "VALIDATION_ERROR", "amount")
+        self.assertError(self.c.post("/api/payments/order", {"purpose": "wallet_topup",
+                                                             "amount": 99}, token=self.tok),
+                         400, "VALIDATION_ERROR", "amount")
+        self.assertError(self.c.post("/api/payments/order", {"purpose": "gift"},
+                                     token=self.tok), 400, "VALIDATION_ERROR", "purpose")
+
+    def test_an_authorized_payment_is_captured_at_verification(self):
+        order = self.topup(12345)
+        paid = self.rzp.pay(order["razorpay_order_id"], outcome="authorized")["checkout"]
+        r = self.verify(paid)
+        self.assertEqual((r.status, r.data["status"]), (200, "captured"), r)
+        self.assertEqual(len(self.rzp.requests(method="POST", path="/v1/payments/*/capture")), 1)
+        self.assertEqual(self.balance(), 12345)
+
+    def test_webhook_settles_once_whatever_the_order(self):
+        order = self.topup(20000)
+        made = self.rzp.pay(order["razorpay_order_id"], failures_first=1)
+        failed, captured = made["payments"][0]["id"], made["payment"]["id"]
+        # Captured first, then the failed attempt and a late authorized:
+        # neither undoes the capture.
+        sent = self.rzp.webhooks(self.hook, [
+            {"event": "payment.captured", "entity_id": captured},
+            {"event": "payment.failed", "entity_id": failed},
+            {"event": "payment.authorized", "entity_id": captured}])
+        self.assertEqual([d["delivery"]["status"] for d in sent], [200, 200, 200], sent)
+        self.assertEqual(self.balance(), 20000)
+        # The same event again (same id), and order.paid for it: once.
+        again = self.rzp.deliver(sent[0]["id"], url=self.hook)
+        self.assertEqual(again["status"], 200, again)
+        self.assertIn("duplicate", again["response"])
+        self.rzp.webhook("order.paid", captured, url=self.hook)
+        self.assertEqual(self.balance(), 20000)
+        row = self.stack.psql("SELECT status || ' ' || razorpay_payment_id FROM payments "
+                              "WHERE id = '%s'" % order["payment_id"])
+        self.assertEqual(row, "captured " + captured)
+        # A tampered body is refused before anything is recorded.
+        other = self.topup(30000)
+        pay = self.rzp.pay(other["razorpay_order_id"])["payment"]["id"]
+        bad = self.rzp.webhook("payment.captured", pay, url=self.hook, tamper=True)
+        self.assertEqual(bad["delivery"]["status"], 400, bad)
+        self.assertEqual(self.stack.psql("SELECT count(*) FROM webhook_events WHERE event_id = "
+                                         "'%s'" % bad["id"]), "0")
+        self.assertEqual(self.balance(), 20000)
+        # The genuine one settles it.
+        self.assertEqual(self.rzp.deliver(bad["id"], url=self.hook)["status"], 200)
+        self.assertEqual(self.balance(), 50000)
+
+    def test_verification_and_webhook_racing(self):
+        for _ in range(8):
+            order = self.topup(1000)
+            made = self.rzp.pay(order["razorpay_order_id"])
+            event = self.rzp.webhook("payment.captured", made["payment"]["id"], deliver=False)
+            barrier = threading.Barrier(3)
+            answers = {}
+
+            def by_app():
+                barrier.wait()
+                answers["verify"] = self.verify(made["checkout"]).status
+
+            def by_razorpay(key):
+                barrier.wait()
+                answers[key] = self.rzp.deliver(event["id"], url=self.hook)["status"]
+
+            threads = [threading.Thread(target=by_app),
+                       threading.Thread(target=by_razorpay, args=("hook",)),
+                       threading.Thread(target=by_razorpay, args=("hook again",))]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            self.assertEqual(answers, {"verify": 200, "hook": 200, "hook again": 200})
+        self.assertEqual(self.balance(), 8000)
+        self.assertEqual(self.stack.psql(
+            "SELECT count(*) FROM ledger_entries e JOIN payments p ON e.reference = p.id::text "
+            "WHERE p.user_id = '%s'" % self.uid), "8")
+
+
+if __name__ == "__main__":
+    unittest.main()
