@@ -285,12 +285,8 @@ int audit_list(job_ctx_t *ctx)
         (rc =
              input_str(ctx, query, "target_id", IN_OPTIONAL, 1, 64, target, sizeof target, NULL)) ||
         (rc = input_str(ctx, query, "action", IN_OPTIONAL, 1, 64, action, sizeof action, NULL)) ||
-        (rc = input_date(ctx, query, "from", IN_OPTIONAL, 0, from, NULL)) ||
-        (rc = input_date(ctx, query, "to", IN_OPTIONAL, 0, to, NULL)) ||
-        (rc = answer_read_page(ctx, &page)))
+        (rc = input_date_range(ctx, query, from, to)) || (rc = answer_read_page(ctx, &page)))
         return rc;
-    if (from[0] && to[0] && strcmp(from, to) > 0)
-        return input_fail(ctx, "to", "to must not be before from");
     const char *params[] = {actor[0] ? actor : NULL,
                             target_type[0] ? target_type : NULL,
                             target[0] ? target : NULL,

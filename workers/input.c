@@ -318,6 +318,17 @@ int input_timestamp(job_ctx_t *ctx, const msgpack_object *obj, const char *field
                             "must be a time like 2026-11-23T18:30:00+05:30 (or ...Z)");
 }
 
+int input_date_range(job_ctx_t *ctx, const msgpack_object *query, char from[11], char to[11])
+{
+    int rc;
+    if ((rc = input_date(ctx, query, "from", IN_OPTIONAL, 0, from, NULL)) ||
+        (rc = input_date(ctx, query, "to", IN_OPTIONAL, 0, to, NULL)))
+        return rc;
+    if (from[0] && to[0] && strcmp(from, to) > 0)
+        return input_fail(ctx, "to", "to must not be before from");
+    return 0;
+}
+
 /* Checks n against min..max, or fails naming field. */
 static int int_in_range(job_ctx_t *ctx, const char *field, int ok, int64_t n, int64_t min,
                         int64_t max, int64_t *out)

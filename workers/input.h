@@ -74,6 +74,10 @@ int input_uuid(job_ctx_t *ctx, const msgpack_object *obj, const char *field, int
 int input_date(job_ctx_t *ctx, const msgpack_object *obj, const char *field, int required,
                int past_only, char out[11], int *found);
 
+/* The optional "from" and "to" dates of a list's query; to may not be
+ * before from (400 naming "to"). */
+int input_date_range(job_ctx_t *ctx, const msgpack_object *query, char from[11], char to[11]);
+
 /* An instant in RFC 3339 form with its zone, "2026-11-23T18:30:00+05:30"
  * or "...Z", up to microseconds (out: 33 bytes). */
 int input_timestamp(job_ctx_t *ctx, const msgpack_object *obj, const char *field, int required,

@@ -693,12 +693,8 @@ int order_list(job_ctx_t *ctx)
         (rc = input_str(ctx, query, "zone", IN_OPTIONAL, 1, 64, zone, sizeof zone, NULL)) ||
         (rc = input_uuid(ctx, query, "store", IN_OPTIONAL, store, NULL)) ||
         (rc = input_uuid(ctx, query, "user", IN_OPTIONAL, user, NULL)) ||
-        (rc = input_date(ctx, query, "from", IN_OPTIONAL, 0, from, NULL)) ||
-        (rc = input_date(ctx, query, "to", IN_OPTIONAL, 0, to, NULL)) ||
-        (rc = answer_read_page(ctx, &page)))
+        (rc = input_date_range(ctx, query, from, to)) || (rc = answer_read_page(ctx, &page)))
         return rc;
-    if (from[0] && to[0] && strcmp(from, to) > 0)
-        return input_fail(ctx, "to", "to must not be before from");
     int staff = permission_allows("orders.manage", ctx->job->role);
     const char *params[] = {ctx->job->user_id,
                             ctx->job->role,
@@ -737,11 +733,8 @@ int order_stats(job_ctx_t *ctx)
     const msgpack_object *query = input_query(ctx);
     char from[11], to[11];
     int rc;
-    if ((rc = input_date(ctx, query, "from", IN_OPTIONAL, 0, from, NULL)) ||
-        (rc = input_date(ctx, query, "to", IN_OPTIONAL, 0, to, NULL)))
+    if ((rc = input_date_range(ctx, query, from, to)))
         return rc;
-    if (from[0] && to[0] && strcmp(from, to) > 0)
-        return input_fail(ctx, "to", "to must not be before from");
     const char *params[] = {ctx->job->user_id, ctx->job->role, ctx->job->zones,
                             from[0] ? from : NULL, to[0] ? to : NULL};
     /* Counts and revenue (cancelled orders bring none) by status and by

@@ -50,12 +50,8 @@ int wallet_transactions(job_ctx_t *ctx)
                            NULL)) ||
         (rc = input_choice(ctx, query, "status", IN_OPTIONAL, statuses, status, sizeof status,
                            NULL)) ||
-        (rc = input_date(ctx, query, "from", IN_OPTIONAL, 0, from, NULL)) ||
-        (rc = input_date(ctx, query, "to", IN_OPTIONAL, 0, to, NULL)) ||
-        (rc = answer_read_page(ctx, &page)))
+        (rc = input_date_range(ctx, query, from, to)) || (rc = answer_read_page(ctx, &page)))
         return rc;
-    if (from[0] && to[0] && strcmp(from, to) > 0)
-        return input_fail(ctx, "to", "to must not be before from");
     const char *params[] = {ctx->job->user_id,
                             type[0] ? type : NULL,
                             source[0] ? source : NULL,
