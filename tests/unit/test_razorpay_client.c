@@ -323,8 +323,8 @@ static void test_config_and_new(void)
     razorpay_config_t cfg;
     razorpay_config_load(&cfg);
     CHECK_STR(cfg.api_base, "http://127.0.0.1:9/");
-    CHECK_INT(cfg.retries, 3);
-    CHECK_INT(cfg.timeout_ms, 10000);
+    CHECK_INT(cfg.retries, 2);
+    CHECK_INT(cfg.timeout_ms, 6000);
     CHECK_INT(cfg.connect_timeout_ms, 3000);
     CHECK_INT(cfg.retry_base_ms, 5);
     unsetenv("RAZORPAY_API_BASE");
