@@ -587,12 +587,8 @@ static void relay_outbox(void)
     PQclear(res);
     if (!waiting)
         return;
-    if (!j.publisher) {
-        j.publisher = zmq_socket(j.zmq_ctx, ZMQ_PUB);
-        int linger = 500;
-        zmq_setsockopt(j.publisher, ZMQ_LINGER, &linger, sizeof linger);
-        zmq_connect(j.publisher, config_get("MANDI_EVENTS_PUB"));
-    }
+    if (!j.publisher)
+        return;
     int n;
     while ((n = outbox_relay(j.db, j.publisher, OUTBOX_BATCH)) == OUTBOX_BATCH)
         ;
@@ -690,11 +686,31 @@ static void handle_mail(mail_t *all)
         record_batch(batch, n);
 }
 
+/* The socket the relay publishes on, connected when the thread starts: a
+ * PUB socket drops what it sends before its connection is made, so one
+ * made at the first relay would lose that relay's events (marked
+ * published all the same). */
+static void open_publisher(void)
+{
+    j.publisher = zmq_socket(j.zmq_ctx, ZMQ_PUB);
+    if (!j.publisher)
+        return;
+    int linger = 500;
+    zmq_setsockopt(j.publisher, ZMQ_LINGER, &linger, sizeof linger);
+    if (zmq_connect(j.publisher, config_get("MANDI_EVENTS_PUB")) < 0) {
+        log_msg(LOG_WARN, NULL, "outbox relay cannot connect: %s", zmq_strerror(zmq_errno()));
+        zmq_close(j.publisher);
+        j.publisher = NULL;
+    }
+}
+
 static void *journal_main(void *arg)
 {
     (void)arg;
+    open_publisher();
     int64_t health_at = 0, sweep_at = clock_mono_ms() + SWEEP_INTERVAL_MS, count_at = 0;
-    int64_t revoked_at = 0, outbox_at = 0, prune_at = clock_mono_ms() + PRUNE_INTERVAL_MS;
+    int64_t revoked_at = 0, outbox_at = clock_mono_ms() + OUTBOX_INTERVAL_MS,
+            prune_at = clock_mono_ms() + PRUNE_INTERVAL_MS;
     while (!atomic_load(&j.stop)) {
         int64_t now = clock_mono_ms();
         int64_t next = health_at < sweep_at ? health_at : sweep_at;
