@@ -202,6 +202,13 @@ int job_fail(job_ctx_t *ctx, int status, const char *code, const char *fmt, ...)
     return status;
 }
 
+void job_fail_reset(job_ctx_t *ctx)
+{
+    ctx->error_code[0] = '\0';
+    buf_reset(&ctx->error_message);
+    buf_reset(&ctx->error_details);
+}
+
 void job_fail_details(job_ctx_t *ctx, const char *details, size_t len)
 {
     buf_reset(&ctx->error_details);

@@ -75,6 +75,10 @@ int job_fail(job_ctx_t *ctx, int status, const char *code, const char *fmt, ...)
 /* Adds details (one msgpack value) to the error set by job_fail. */
 void job_fail_details(job_ctx_t *ctx, const char *details, size_t len);
 
+/* Forgets a failure the handler has dealt with itself (say, rolled back to
+ * a savepoint), so a later success is not reported with its code. */
+void job_fail_reset(job_ctx_t *ctx);
+
 /* Details of one member, {key: value}, the common case. */
 void job_fail_detail_str(job_ctx_t *ctx, const char *key, const char *value);
 void job_fail_detail_i64(job_ctx_t *ctx, const char *key, int64_t value);

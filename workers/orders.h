@@ -114,6 +114,11 @@ int order_set_status(job_ctx_t *ctx);
 int order_cancel(job_ctx_t *ctx);
 int order_expire_unpaid(job_ctx_t *ctx);
 
+/* Records the event topic about order id in the outbox, in the job's
+ * transaction: the order without items and address, merged with extra
+ * (JSON text or NULL). Used by every pool that moves an order. */
+int order_event(job_ctx_t *ctx, const char *topic, const char *id, const char *extra);
+
 int route_list(job_ctx_t *ctx);
 int route_get(job_ctx_t *ctx);
 int route_create(job_ctx_t *ctx);

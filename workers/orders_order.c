@@ -133,8 +133,7 @@ static int lock_order(job_ctx_t *ctx, const char *id, order_row_t *o)
     return o->reach == REACH_NONE ? job_fail(ctx, 404, ORDER_NOT_FOUND) : 0;
 }
 
-/* Records the event topic with the order's JSON as its body. */
-static int order_event(job_ctx_t *ctx, const char *topic, const char *id, const char *extra)
+int order_event(job_ctx_t *ctx, const char *topic, const char *id, const char *extra)
 {
     const char *params[] = {id, extra};
     PGresult *res = PQexecParams(ctx->db,

@@ -20,6 +20,7 @@
 #include "ledger.h"
 #include "log.h"
 #include "mp.h"
+#include "orders.h"
 #include "payments.h"
 #include "razorpay.h"
 #include "razorpay_sig.h"
@@ -114,19 +115,17 @@ static int settle_captured(job_ctx_t *ctx, const char *payment, const char *rzp_
     const char *ck[] = {checkout};
     res = PQexecParams(ctx->db,
                        "WITH moved AS (UPDATE orders SET status = 'CONFIRMED', updated_at = now() "
-                       "  WHERE checkout_id = $1::uuid AND status = 'PENDING' RETURNING *), "
+                       "  WHERE checkout_id = $1::uuid AND status = 'PENDING' RETURNING id), "
                        "h AS (INSERT INTO order_status_history (order_id, from_status, to_status, "
                        "  note) SELECT id, 'PENDING', 'CONFIRMED', 'paid through Razorpay' "
                        "  FROM moved) "
-                       "SELECT (mandi_order_json(m) - 'items' - 'address' || "
-                       "  jsonb_build_object('from', 'PENDING'))::text FROM moved m",
+                       "SELECT id FROM moved ORDER BY id",
                        1, NULL, ck, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
         return answer_db_failed(ctx, res);
     for (int i = 0; i < PQntuples(res) && !rc; i++)
-        if (job_event_json(ctx, "order.status_changed", PQgetvalue(res, i, 0),
-                           (size_t)PQgetlength(res, i, 0)) < 0)
-            rc = job_fail(ctx, 503, "DB_UNAVAILABLE", "the order event could not be recorded");
+        rc = order_event(ctx, "order.status_changed", PQgetvalue(res, i, 0),
+                         "{\"from\": \"PENDING\"}");
     PQclear(res);
     return rc;
 }
@@ -434,7 +433,7 @@ int payment_webhook(job_ctx_t *ctx)
         rc = act(ctx, order, strcmp(of, "payment") == 0 ? entity : "", amount);
         if (rc) {
             snprintf(outcome, sizeof outcome, "failed: %s", ctx->error_code);
-            ctx->error_code[0] = '\0';
+            job_fail_reset(ctx);
             if ((rc = answer_exec(ctx, "ROLLBACK TO SAVEPOINT webhook", 0, NULL)))
                 return rc;
         } else {

@@ -141,6 +141,44 @@ class Payments(OrdersCase):
         self.assertEqual(self.rzp.deliver(bad["id"], url=self.hook)["status"], 200)
         self.assertEqual(self.balance(), 50000)
 
+    def test_an_order_paid_through_razorpay_is_confirmed_once(self):
+        # Checkout cannot make a PENDING razorpay order until Razorpay
+        # checkout exists, so the test turns a checked-out order into one.
+        seller_id, seller = self.merchant()
+        shop, cat = self.store(seller), self.category()
+        p = self.product(seller, shop, cat, selling_price_paise=9000)
+        uid, tok, addr = self.customer()
+        self.add(tok, p, 1)
+        order = self.checkout(tok, addr).data["orders"][0]
+        self.stack.psql("UPDATE orders SET status = 'PENDING', payment_method = 'razorpay' "
+                        "WHERE id = '%s'" % order["id"])
+        r = self.c.post("/api/payments/order", {"purpose": "order", "order_id": order["id"]},
+                        token=tok)
+        self.assertEqual((r.status, r.data["amount"], r.data["checkout_id"]),
+                         (201, order["total_paise"], order["checkout_id"]), r)
+        _, other = self.merchant(role="USER")
+        self.assertError(self.c.post("/api/payments/order", {"purpose": "order",
+                                                             "order_id": order["id"]},
+                                     token=other), 404, "ORDER_NOT_FOUND")
+        paid = self.rzp.pay(r.data["razorpay_order_id"])
+        self.rzp.webhook("payment.captured", paid["payment"]["id"], url=self.hook)
+        v = self.c.post("/api/payments/verify", paid["checkout"], token=tok)
+        self.assertEqual((v.status, v.data["status"]), (200, "captured"), v)
+        got = self.c.get("/api/orders/" + order["id"], token=tok).data
+        self.assertEqual(got["status"], "CONFIRMED")
+        self.assertEqual([(h["from"], h["to"]) for h in got["history"]][-1:],
+                         [("PENDING", "CONFIRMED")])
+        self.assertEqual(self.stack.psql(
+            "SELECT count(*) FROM outbox WHERE topic = 'order.status_changed' AND "
+            "position(convert_to('%s', 'UTF8') IN body) > 0" % order["id"]), "1")
+        self.assertEqual(self.stack.psql(
+            "SELECT count(*) FROM ledger_entries WHERE source = 'order' AND reference = '%s'"
+            % r.data["payment_id"]), "1")
+        # Paid now: another Razorpay order for it is refused.
+        self.assertError(self.c.post("/api/payments/order", {"purpose": "order",
+                                                             "order_id": order["id"]},
+                                     token=tok), 409, "ORDER_NOT_PAYABLE")
+
     def test_verification_and_webhook_racing(self):
         for _ in range(8):
             order = self.topup(1000)
