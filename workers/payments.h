@@ -1,11 +1,15 @@
 /*
- * payments - the payments pool: wallets on the double-entry ledger (and,
- * as the pool grows, Razorpay payments, refunds and payouts).
+ * payments - the payments pool: wallets on the double-entry ledger,
+ * Razorpay payments and webhooks, refunds, payouts and settlements.
  */
 #ifndef MANDI_PAYMENTS_H
 #define MANDI_PAYMENTS_H
 
+#include <stdint.h>
+
 #include "answer.h"
+#include "mp.h"
+#include "razorpay.h"
 #include "worker.h"
 
 extern const job_handler_t payments_jobs[];
@@ -30,5 +34,37 @@ int store_set_commission(job_ctx_t *ctx);
 int payment_create_order(job_ctx_t *ctx);
 int payment_verify(job_ctx_t *ctx);
 int payment_webhook(job_ctx_t *ctx);
+
+/* ---- shared within the pool ---------------------------------------------- */
+
+/* The worker's Razorpay client, made on first use; NULL (logged) when the
+ * settings are unusable. */
+razorpay_t *payments_gateway(job_ctx_t *ctx);
+
+/* Answers 502 PAYMENT_GATEWAY_ERROR with res's reason. */
+int payments_gateway_failed(job_ctx_t *ctx, const razorpay_result_t *res);
+
+/* id, order_id, status and amount of a Razorpay entity's JSON text. */
+int payments_entity_fields(job_ctx_t *ctx, const char *json, char id[64], char order[64],
+                           char status[32], int64_t *amount);
+
+/* Settles our payment as captured by Razorpay payment rzp_id, once. */
+int payment_settle_captured(job_ctx_t *ctx, const char *payment, const char *rzp_id);
+
+/* A verified webhook, as its actions see it: the ids and amount of the
+ * entities it carries ("" and 0 when absent). */
+typedef struct {
+    const char *event;          /* e.g. "refund.processed" */
+    const msgpack_object *body; /* the whole event */
+    char payment[65];           /* payload.payment.entity.id */
+    char order[65];             /* payload.payment.entity.order_id */
+    int64_t payment_amount;     /* payload.payment.entity.amount */
+    char refund[65];            /* payload.refund.entity.id */
+    char payout[65];            /* payload.payout.entity.id */
+} webhook_t;
+
+/* What a webhook event does, inside its savepoint: 0, or the status of
+ * job_fail (the event stays recorded with that outcome). */
+typedef int (*webhook_action_fn)(job_ctx_t *ctx, const webhook_t *w);
 
 #endif
