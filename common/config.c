@@ -43,6 +43,8 @@ static const config_entry_t config_table[] = {
      "A store's lines in a cart from this subtotal up deliver free, paise", 0},
     {"MANDI_UNPAID_ORDER_MINUTES", "30",
      "Minutes a razorpay order may wait for its payment before it is cancelled", 0},
+    {"MANDI_REFUND_RETRY_MS", "15000",
+     "Pause before a cancellation's refund is asked of Razorpay again after it failed, ms", 0},
     {"MANDI_PAYOUT_MIN_PAISE", "10000", "Smallest withdrawal from a wallet, paise", 0},
     {"MANDI_PAYOUT_DAILY_PAISE", "5000000",
      "Most a user may withdraw in one day (India time), paise", 0},

@@ -237,6 +237,11 @@ void job_fail_detail_i64(job_ctx_t *ctx, const char *key, int64_t value)
     msgpack_pack_int64(detail_packer(ctx, &pk, key), value);
 }
 
+void job_retry_later(job_ctx_t *ctx, long delay_ms)
+{
+    ctx->retry_after_ms = delay_ms > 0 ? delay_ms : 1;
+}
+
 void job_progress(job_ctx_t *ctx, int percent)
 {
     worker_runtime_t *rt = ctx->runtime;
@@ -493,6 +498,27 @@ static int run_durable(worker_runtime_t *rt, job_ctx_t *ctx, const job_handler_t
                 return recorded_status;
         }
         return unavailable(ctx);
+    }
+    /* A passing failure with attempts left: nothing recorded, and the
+     * lease set to when the sweep should send the job again. */
+    if (ctx->retry_after_ms > 0 && attempts < max_attempts) {
+        db_exec(rt->db, "ROLLBACK");
+        char delay[24];
+        snprintf(delay, sizeof delay, "%ld", ctx->retry_after_ms);
+        const char *later[] = {job->id, delay};
+        res = PQexecParams(rt->db,
+                           "UPDATE jobs SET status = 'queued', lease_until = now() + "
+                           "$2::bigint * interval '1 millisecond', updated_at = now() "
+                           "WHERE id = $1 AND status = 'running'",
+                           2, NULL, later, NULL, NULL, 0);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK)
+            log_msg(LOG_WARN, job->request_id, "deferring job %s failed: %s", job->id,
+                    PQresultErrorMessage(res));
+        else
+            log_msg(LOG_INFO, job->request_id, "job %s tried again in %s ms (attempt %d of %d)",
+                    job->id, delay, attempts, max_attempts);
+        PQclear(res);
+        return status;
     }
     /* A refused or failed job leaves no partial writes behind, unless the
      * handler asked for them to stay: then they commit with the failure. */

@@ -42,7 +42,10 @@ typedef struct {
     int keep_writes;
     /* Set by the runtime once the handler's writes are committed. */
     int committed;
-    int events;  /* events written to the outbox by this job */
+    int events; /* events written to the outbox by this job */
+    /* Set by job_retry_later: the failure is passing (a third party down),
+     * so the job is tried again after this many milliseconds. */
+    long retry_after_ms;
     buf_t bumps; /* Redis counters to increment after commit, '\0'-separated */
     worker_runtime_t *runtime;
 } job_ctx_t;
@@ -94,6 +97,13 @@ int job_enqueue(job_ctx_t *ctx, const char *service, const char *type, const cha
  * error (hiredis contexts die with their first error); NULL when Redis
  * cannot be reached. */
 redisContext *job_redis(job_ctx_t *ctx);
+
+/* Marks the failure the handler is about to answer as passing: a durable
+ * job that has attempts left is rolled back and not recorded as failed but
+ * sent again by the recovery sweep once delay_ms have passed (the attempts
+ * count on, so a job that never gets through ends dead). A job that is not
+ * durable just fails. */
+void job_retry_later(job_ctx_t *ctx, long delay_ms);
 
 /* Reports progress (0..100) of a durable job; visible on GET /api/jobs/{id}. */
 void job_progress(job_ctx_t *ctx, int percent);

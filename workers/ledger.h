@@ -21,6 +21,7 @@
 #define LEDGER_REVENUE            "platform:revenue"
 #define LEDGER_CASHBACK_EXPENSE   "platform:cashback_expense"
 #define LEDGER_ADJUSTMENTS        "platform:adjustments"
+#define LEDGER_REFUNDS_PENDING    "platform:refunds_pending"
 
 /* A wallet's account code: "wallet:" and the user id. */
 #define LEDGER_CODE_SIZE 48

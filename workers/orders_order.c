@@ -27,6 +27,7 @@
 #include "ledger.h"
 #include "mp.h"
 #include "orders.h"
+#include "payments.h"
 #include "roles.h"
 
 #define ORDER_NOT_FOUND "ORDER_NOT_FOUND", "the order does not exist"
@@ -99,6 +100,7 @@ enum { REACH_NONE, REACH_OWNER, REACH_STAFF };
 
 typedef struct {
     char id[37], number[32], status[16], checkout[37], user[37], method[16];
+    char paid_by[37]; /* the payment that paid it (Razorpay), "" if none */
     int64_t total;
     int reach;
 } order_row_t;
@@ -111,8 +113,8 @@ static int lock_order(job_ctx_t *ctx, const char *id, order_row_t *o)
     PGresult *res = PQexecParams(ctx->db,
                                  "SELECT o.number, o.status, " STAFF_REACH ", "
                                  "o.user_id = $1::uuid, o.checkout_id, o.user_id, "
-                                 "o.payment_method, o.total_paise FROM orders o "
-                                 "WHERE o.id = $4::uuid FOR UPDATE OF o",
+                                 "o.payment_method, o.total_paise, coalesce(o.paid_by::text, '') "
+                                 "FROM orders o WHERE o.id = $4::uuid FOR UPDATE OF o",
                                  4, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
         return answer_db_failed(ctx, res);
@@ -125,6 +127,7 @@ static int lock_order(job_ctx_t *ctx, const char *id, order_row_t *o)
         snprintf(o->user, sizeof o->user, "%s", PQgetvalue(res, 0, 5));
         snprintf(o->method, sizeof o->method, "%s", PQgetvalue(res, 0, 6));
         o->total = atoll(PQgetvalue(res, 0, 7));
+        snprintf(o->paid_by, sizeof o->paid_by, "%s", PQgetvalue(res, 0, 8));
         o->reach = PQgetvalue(res, 0, 2)[0] == 't'   ? REACH_STAFF
                    : PQgetvalue(res, 0, 3)[0] == 't' ? REACH_OWNER
                                                      : REACH_NONE;
@@ -188,21 +191,26 @@ static int release_promotions(job_ctx_t *ctx, const order_row_t *o)
                        1, params);
 }
 
-/* Gives a cancelled order's wallet payment back to the wallet, once (the
- * order id is the entry's reference). Razorpay payments are refunded by
- * the payments pool when it exists. */
-static int refund_to_wallet(job_ctx_t *ctx, const order_row_t *o)
+/* Gives a cancelled order's payment back, once: a wallet payment to the
+ * wallet at once (the order id is the entry's reference), a Razorpay
+ * payment through a refund that the payments pool sends to Razorpay. An
+ * unpaid Razorpay order has nothing to give back; if its payment is
+ * captured after all, settling it refunds the cancelled order. */
+static int refund_payment(job_ctx_t *ctx, const order_row_t *o)
 {
+    char memo[64];
+    snprintf(memo, sizeof memo, "order %s cancelled", o->number);
+    if (strcmp(o->method, "razorpay") == 0)
+        return o->paid_by[0] ? refund_for_order(ctx, o->paid_by, o->id, o->total, memo) : 0;
     if (strcmp(o->method, "wallet") != 0 || o->total == 0)
         return 0;
     int posted = ledger_posted(ctx, "refund", o->id);
     if (posted)
         return posted == 1 ? 0 : posted;
-    char wallet[LEDGER_CODE_SIZE], memo[64];
+    char wallet[LEDGER_CODE_SIZE];
     int rc = ledger_wallet(ctx, o->user, wallet);
     if (rc)
         return rc;
-    snprintf(memo, sizeof memo, "order %s cancelled", o->number);
     ledger_leg_t legs[] = {{wallet, o->total}, {LEDGER_ORDERS, -o->total}};
     return ledger_post(ctx, "refund", o->id, memo, legs, 2);
 }
@@ -242,7 +250,7 @@ static int step_order(job_ctx_t *ctx, const order_row_t *o, const char *to, cons
                      7, params);
     /* Promotions before stock: checkout locks them in that order too. */
     if (rc || (cancelling && ((rc = release_promotions(ctx, o)) || (rc = release_stock(ctx, o)) ||
-                              (rc = refund_to_wallet(ctx, o)))))
+                              (rc = refund_payment(ctx, o)))))
         return rc;
     char extra[64];
     snprintf(extra, sizeof extra, "{\"from\": \"%s\"}", o->status);
@@ -342,16 +350,25 @@ int order_expire_unpaid(job_ctx_t *ctx)
 
 static const char *const methods[] = {"wallet", "razorpay", "cod", NULL};
 
+static int pay_from_wallet(job_ctx_t *ctx, int64_t total);
+
 /* How each payment method is taken at checkout. */
 typedef struct {
     const char *method;
-    const char *note; /* the first history row's */
-    int from_wallet;  /* paid at checkout from the caller's wallet */
+    const char *status; /* the orders' first status */
+    const char *note;   /* the first history row's */
+    /* Takes or opens the payment of the checkout's total; NULL: paid on
+     * delivery. */
+    int (*pay)(job_ctx_t *ctx, int64_t total);
+    /* pay runs before promotions and stock are locked (it waits on a
+     * third party), else after the orders are placed (it must see them). */
+    int before_locks;
 } payment_way_t;
 
 static const payment_way_t ways[] = {
-    {"cod", "cash on delivery: confirmed at checkout", 0},
-    {"wallet", "paid from the wallet at checkout", 1},
+    {"cod", "CONFIRMED", "cash on delivery: confirmed at checkout", NULL, 0},
+    {"wallet", "CONFIRMED", "paid from the wallet at checkout", pay_from_wallet, 0},
+    {"razorpay", "PENDING", "waiting for payment through Razorpay", payment_checkout_order, 1},
 };
 
 static const payment_way_t *find_way(const char *method)
@@ -364,22 +381,33 @@ static const payment_way_t *find_way(const char *method)
 
 /* Pays a checkout's orders from the caller's wallet, in the checkout's
  * transaction: the orders and the debit commit together or not at all. */
-static int pay_from_wallet(job_ctx_t *ctx)
+static int pay_from_wallet(job_ctx_t *ctx, int64_t total)
 {
     char wallet[LEDGER_CODE_SIZE];
-    const char *checkout[] = {ctx->job->id};
-    PGresult *res =
-        PQexecParams(ctx->db, "SELECT sum(total_paise) FROM orders WHERE checkout_id = $1", 1, NULL,
-                     checkout, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
-        return answer_db_failed(ctx, res);
-    int64_t total = atoll(PQgetvalue(res, 0, 0));
-    PQclear(res);
     int rc = ledger_wallet(ctx, ctx->job->user_id, wallet);
     if (rc || total == 0)
         return rc;
     ledger_leg_t legs[] = {{wallet, -total}, {LEDGER_ORDERS, total}};
     return ledger_post(ctx, "order", ctx->job->id, "checkout", legs, 2);
+}
+
+/* The placed orders cost what was paid or opened for: prices read again
+ * by the insert may have moved since (a merchant's edit in between). */
+static int check_placed_total(job_ctx_t *ctx, int64_t total)
+{
+    const char *checkout[] = {ctx->job->id};
+    PGresult *res = PQexecParams(ctx->db,
+                                 "SELECT coalesce(sum(total_paise), 0) FROM orders "
+                                 "WHERE checkout_id = $1",
+                                 1, NULL, checkout, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+        return answer_db_failed(ctx, res);
+    int64_t placed = atoll(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return placed == total ? 0
+                           : job_fail(ctx, 409, "PRICE_CHANGED",
+                                      "prices changed during the checkout; look at the cart and "
+                                      "check out again");
 }
 
 /* Runs the cart's validation (orders_cart.c); a blocking problem refuses
@@ -550,28 +578,36 @@ static void store_parts(const pricing_t *pr, buf_t *stores, buf_t *promos, buf_t
     buf_append_char(amounts, '}');
 }
 
-/* One order per store of the cart: items copied, each store's part of the
- * discount ($9-$11) and delivery fee (on the store's subtotal before
- * discount, as the cart shows it), and the first history row. */
-static const char checkout_sql[] =
-    "WITH lines AS (SELECT ci.product_id, ci.variant, ci.quantity, p.name, p.sku, "
-    "  p.selling_price_paise AS price, p.store_id, s.zone "
-    "  FROM cart_items ci JOIN products p ON p.id = ci.product_id "
-    "  JOIN stores s ON s.id = p.store_id WHERE ci.user_id = $1::uuid), "
-    "disc AS (SELECT * FROM unnest($9::uuid[], $10::uuid[], $11::bigint[]) "
-    "  x(store_id, promotion_id, amount)), "
-    "per_store AS (SELECT store_id, zone, sum(price * quantity) AS subtotal FROM lines "
-    "  GROUP BY store_id, zone), "
-    "made AS (INSERT INTO orders (checkout_id, user_id, store_id, zone, status, "
+/* Each store's part of the cart, priced as its order will be: the lines
+ * for sale, each store's part of each promotion ($2-$4) and its delivery
+ * fee ($5, waived from a store subtotal of $6 up, before discount, as the
+ * cart shows it). Shared by the checkout's total and its orders, so the
+ * two cannot disagree. */
+#define CHECKOUT_PRICED_SQL                                                                        \
+    "WITH lines AS (SELECT ci.product_id, ci.variant, ci.quantity, p.name, p.sku, "                \
+    "  p.selling_price_paise AS price, p.store_id, s.zone "                                        \
+    "  FROM cart_items ci JOIN products p ON p.id = ci.product_id "                                \
+    "  JOIN stores s ON s.id = p.store_id WHERE ci.user_id = $1::uuid), "                          \
+    "disc AS (SELECT * FROM unnest($2::uuid[], $3::uuid[], $4::bigint[]) "                         \
+    "  x(store_id, promotion_id, amount)), "                                                       \
+    "priced AS (SELECT ps.store_id, ps.zone, ps.subtotal, d.discount, f.fee, "                     \
+    "  ps.subtotal - d.discount + f.fee AS total "                                                 \
+    "  FROM (SELECT store_id, zone, sum(price * quantity) AS subtotal FROM lines "                 \
+    "        GROUP BY store_id, zone) ps, "                                                        \
+    "  LATERAL (SELECT CASE WHEN ps.subtotal >= $6::bigint THEN 0 ELSE $5::bigint END "            \
+    "           AS fee) f, "                                                                       \
+    "  LATERAL (SELECT coalesce(sum(amount), 0) AS discount FROM disc "                            \
+    "           WHERE disc.store_id = ps.store_id) d) "
+
+/* One order per store of the cart: items copied, the promotions' parts and
+ * the first history row, in the way's first status. */
+static const char checkout_sql[] = CHECKOUT_PRICED_SQL
+    ", made AS (INSERT INTO orders (checkout_id, user_id, store_id, zone, status, "
     "  payment_method, address, notes, subtotal_paise, discount_paise, delivery_fee_paise, "
     "  total_paise) "
-    "  SELECT $2::uuid, $1::uuid, ps.store_id, ps.zone, 'CONFIRMED', $3, "
-    "  (SELECT mandi_address_json(a) FROM addresses a WHERE a.id = $4::uuid), $5, "
-    "  ps.subtotal, d.discount, f.fee, ps.subtotal - d.discount + f.fee FROM per_store ps, "
-    "  LATERAL (SELECT CASE WHEN ps.subtotal >= $7::bigint THEN 0 ELSE $6::bigint END "
-    "           AS fee) f, "
-    "  LATERAL (SELECT coalesce(sum(amount), 0) AS discount FROM disc "
-    "           WHERE disc.store_id = ps.store_id) d "
+    "  SELECT $7::uuid, $1::uuid, store_id, zone, $13, $8, "
+    "  (SELECT mandi_address_json(a) FROM addresses a WHERE a.id = $9::uuid), $10, "
+    "  subtotal, discount, fee, total FROM priced "
     "  RETURNING id, store_id), "
     "items AS (INSERT INTO order_items (order_id, product_id, name, sku, variant, "
     "  unit_price_paise, quantity, line_total_paise) "
@@ -581,27 +617,66 @@ static const char checkout_sql[] =
     "  SELECT m.id, d.promotion_id, p.code, d.amount FROM disc d "
     "  JOIN made m ON m.store_id = d.store_id JOIN promotions p ON p.id = d.promotion_id) "
     "INSERT INTO order_status_history (order_id, from_status, to_status, actor_id, "
-    "  actor_role, note) SELECT id, NULL, 'CONFIRMED', $1::uuid, $8, $12 FROM made";
+    "  actor_role, note) SELECT id, NULL, $13, $1::uuid, $11, $12 FROM made";
+
+/* The priced checkout's parameters $1-$6 (see CHECKOUT_PRICED_SQL); the
+ * caller frees the three buffers. */
+typedef struct {
+    char fee[24], free_from[24];
+    buf_t stores, promos, amounts;
+} checkout_prices_t;
+
+static void checkout_prices(const pricing_t *pr, checkout_prices_t *cp)
+{
+    snprintf(cp->fee, sizeof cp->fee, "%ld", config_get_long("MANDI_DELIVERY_FEE_PAISE"));
+    snprintf(cp->free_from, sizeof cp->free_from, "%ld",
+             config_get_long("MANDI_FREE_DELIVERY_PAISE"));
+    cp->stores = cp->promos = cp->amounts = (buf_t)BUF_INIT;
+    store_parts(pr, &cp->stores, &cp->promos, &cp->amounts);
+}
+
+static void checkout_prices_free(checkout_prices_t *cp)
+{
+    buf_free(&cp->stores);
+    buf_free(&cp->promos);
+    buf_free(&cp->amounts);
+}
+
+/* What the checkout's orders will cost together, before anything is
+ * locked: a Razorpay order for it is made while only the caller's cart is
+ * held, not the stock of every product in it. */
+static int checkout_total(job_ctx_t *ctx, const pricing_t *pr, int64_t *total)
+{
+    checkout_prices_t cp;
+    checkout_prices(pr, &cp);
+    const char *params[] = {ctx->job->user_id, cp.stores.data, cp.promos.data,
+                            cp.amounts.data,   cp.fee,         cp.free_from};
+    PGresult *res =
+        PQexecParams(ctx->db, CHECKOUT_PRICED_SQL "SELECT coalesce(sum(total), 0) FROM priced", 6,
+                     NULL, params, NULL, NULL, 0);
+    checkout_prices_free(&cp);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+        return answer_db_failed(ctx, res);
+    *total = atoll(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return 0;
+}
 
 /* Writes the orders of a priced checkout, reserves their stock, empties
  * the cart and records order.created for each. */
 static int place_orders(job_ctx_t *ctx, const pricing_t *pr, const payment_way_t *way,
                         const char *address, const char *notes)
 {
-    char fee[24], free_from[24];
-    snprintf(fee, sizeof fee, "%ld", config_get_long("MANDI_DELIVERY_FEE_PAISE"));
-    snprintf(free_from, sizeof free_from, "%ld", config_get_long("MANDI_FREE_DELIVERY_PAISE"));
-    buf_t stores = BUF_INIT, promos = BUF_INIT, amounts = BUF_INIT;
-    store_parts(pr, &stores, &promos, &amounts);
+    checkout_prices_t cp;
+    checkout_prices(pr, &cp);
     /* The checkout id is the job's: a redelivered job (already answered
      * from its record) never gets here twice. */
     const char *params[] = {
-        ctx->job->user_id, ctx->job->id,   way->method, address,     notes,        fee,
-        free_from,         ctx->job->role, stores.data, promos.data, amounts.data, way->note};
-    PGresult *res = PQexecParams(ctx->db, checkout_sql, 12, NULL, params, NULL, NULL, 0);
-    buf_free(&stores);
-    buf_free(&promos);
-    buf_free(&amounts);
+        ctx->job->user_id, cp.stores.data, cp.promos.data, cp.amounts.data, cp.fee,
+        cp.free_from,      ctx->job->id,   way->method,    address,         notes,
+        ctx->job->role,    way->note,      way->status};
+    PGresult *res = PQexecParams(ctx->db, checkout_sql, 13, NULL, params, NULL, NULL, 0);
+    checkout_prices_free(&cp);
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
         return answer_db_failed(ctx, res);
     PQclear(res);
@@ -636,31 +711,37 @@ int order_create(job_ctx_t *ctx)
                         &has_code)) ||
         (rc = input_text(ctx, body, "notes", IN_OPTIONAL, 1, 500, notes, sizeof notes, NULL)))
         return rc;
-    /* Razorpay checkout is not built yet, and saying so is the true
-     * answer. */
     const payment_way_t *way = find_way(method);
-    if (!way)
-        return job_fail(ctx, 422, "PAYMENT_METHOD_UNAVAILABLE",
-                        "payment_method %s is not available yet; use wallet or cod", method);
     /* The cart row's lock queues two checkouts of one user (and so keeps a
      * per-user promotion limit); then promotions, then stock are locked. */
     if ((rc = cart_open(ctx)) || (rc = check_cart(ctx, address)))
         return rc;
     pricing_t pr = {0};
+    int64_t total = 0;
     if (!(rc = price_checkout(ctx, has_code == IN_PRESENT ? code : NULL, &pr)) &&
+        !(rc = checkout_total(ctx, &pr, &total)) &&
+        !(rc = way->pay && way->before_locks ? way->pay(ctx, total) : 0) &&
         !(rc = redeem(ctx, &pr)))
         rc = place_orders(ctx, &pr, way, address, notes[0] ? notes : NULL);
     pricing_free(&pr);
-    if (!rc && way->from_wallet)
-        rc = pay_from_wallet(ctx);
+    if (!rc)
+        rc = check_placed_total(ctx, total);
+    if (!rc && way->pay && !way->before_locks)
+        rc = way->pay(ctx, total);
     if (rc)
         return rc;
-    const char *checkout[] = {ctx->job->id};
+    /* A Razorpay checkout also answers what the app's Razorpay Checkout
+     * needs to take the payment. */
+    const char *params[] = {ctx->job->id, config_get("RAZORPAY_KEY_ID")};
     return answer_json(ctx, 201,
-                       "SELECT jsonb_build_object('checkout_id', $1::uuid, 'orders', "
-                       "jsonb_agg(mandi_order_json(o) ORDER BY o.number))::text "
-                       "FROM orders o WHERE o.checkout_id = $1::uuid",
-                       1, checkout, ORDER_NOT_FOUND);
+                       "SELECT (jsonb_build_object('checkout_id', $1::uuid, 'orders', "
+                       "(SELECT jsonb_agg(mandi_order_json(o) ORDER BY o.number) FROM orders o "
+                       " WHERE o.checkout_id = $1::uuid)) || coalesce((SELECT "
+                       " jsonb_build_object('payment', jsonb_build_object('payment_id', p.id, "
+                       " 'razorpay_order_id', p.razorpay_order_id, 'amount', p.amount_paise, "
+                       " 'currency', p.currency, 'key_id', $2::text)) FROM payments p "
+                       " WHERE p.id = $1::uuid), '{}'))::text",
+                       2, params, ORDER_NOT_FOUND);
 }
 
 /* ---- reads --------------------------------------------------------------- */

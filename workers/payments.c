@@ -21,5 +21,9 @@ const job_handler_t payments_jobs[] = {
     {"payment.create_order", payment_create_order, JOB_TX},
     {"payment.verify", payment_verify, JOB_TX},
     {"payment.webhook", payment_webhook, JOB_TX},
+    {"payment.refund", payment_refund, JOB_TX},
+    {"payment.refund_send", payment_refund_send, JOB_TX},
+    {"payment.refund_list", payment_refund_list, 0},
+    {"payment.refund_get", payment_refund_get, 0},
     {NULL, NULL, 0},
 };

@@ -35,6 +35,24 @@ int payment_create_order(job_ctx_t *ctx);
 int payment_verify(job_ctx_t *ctx);
 int payment_webhook(job_ctx_t *ctx);
 
+int payment_refund(job_ctx_t *ctx);
+int payment_refund_send(job_ctx_t *ctx);
+int payment_refund_list(job_ctx_t *ctx);
+int payment_refund_get(job_ctx_t *ctx);
+
+/* ---- called by the orders pool, in its transaction -------------------------- */
+
+/* Opens the Razorpay payment of a checkout (the job's id) costing total,
+ * for the app's Razorpay Checkout to pay; 422 below Razorpay's minimum. */
+int payment_checkout_order(job_ctx_t *ctx, int64_t total);
+
+/* Refunds up to amount of captured payment `payment` for cancelled order
+ * `order`, once per order, through a payment.refund_send job committed
+ * with the caller's work. Nothing when the payment is not captured or
+ * nothing is left of it. Returns 0 or the status answered. */
+int refund_for_order(job_ctx_t *ctx, const char *payment, const char *order, int64_t amount,
+                     const char *reason);
+
 /* ---- shared within the pool ---------------------------------------------- */
 
 /* The worker's Razorpay client, made on first use; NULL (logged) when the
@@ -66,5 +84,8 @@ typedef struct {
 /* What a webhook event does, inside its savepoint: 0, or the status of
  * job_fail (the event stays recorded with that outcome). */
 typedef int (*webhook_action_fn)(job_ctx_t *ctx, const webhook_t *w);
+
+int refund_on_processed(job_ctx_t *ctx, const webhook_t *w);
+int refund_on_failed(job_ctx_t *ctx, const webhook_t *w);
 
 #endif

@@ -27,6 +27,39 @@
 
 /* ---- settling --------------------------------------------------------------- */
 
+/* What a captured order payment paid for but did not confirm goes back:
+ * orders of its checkout cancelled before it arrived (unpaid too long, or
+ * by their owner) are refunded one by one, and whatever is left after them
+ * (the checkout was paid twice) as one more refund. */
+static int refund_unconfirmed(job_ctx_t *ctx, const char *payment, const char *checkout,
+                              int64_t unconfirmed)
+{
+    if (unconfirmed <= 0)
+        return 0;
+    const char *params[] = {checkout, payment};
+    PGresult *res =
+        PQexecParams(ctx->db,
+                     "UPDATE orders SET paid_by = $2::uuid WHERE checkout_id = $1::uuid "
+                     "AND status = 'CANCELLED' AND paid_by IS NULL "
+                     "RETURNING id, number, total_paise",
+                     2, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        return answer_db_failed(ctx, res);
+    int rc = 0;
+    for (int i = 0; i < PQntuples(res) && !rc && unconfirmed > 0; i++) {
+        int64_t total = atoll(PQgetvalue(res, i, 2));
+        char reason[64];
+        snprintf(reason, sizeof reason, "order %s was cancelled before it was paid",
+                 PQgetvalue(res, i, 1));
+        rc = refund_for_order(ctx, payment, PQgetvalue(res, i, 0), total, reason);
+        unconfirmed -= total;
+    }
+    PQclear(res);
+    if (!rc && unconfirmed > 0)
+        rc = refund_for_order(ctx, payment, NULL, unconfirmed, "the checkout was paid already");
+    return rc;
+}
+
 /* Settles our payment `payment` as captured by Razorpay payment rzp_id:
  * once, under its row lock. A top-up credits the wallet; an order payment
  * confirms the checkout's PENDING orders. Razorpay holds the money until it
@@ -65,22 +98,26 @@ int payment_settle_captured(job_ctx_t *ctx, const char *payment, const char *rzp
     if ((rc = ledger_post(ctx, topup ? "topup" : "order", payment, rzp_id, legs, 2)) || topup)
         return rc;
     /* The orders it pays: confirmed, with their history and events. */
-    const char *ck[] = {checkout};
+    const char *ck[] = {checkout, payment};
     res = PQexecParams(ctx->db,
-                       "WITH moved AS (UPDATE orders SET status = 'CONFIRMED', updated_at = now() "
-                       "  WHERE checkout_id = $1::uuid AND status = 'PENDING' RETURNING id), "
+                       "WITH moved AS (UPDATE orders SET status = 'CONFIRMED', paid_by = $2::uuid, "
+                       "  updated_at = now() WHERE checkout_id = $1::uuid AND status = 'PENDING' "
+                       "  RETURNING id, total_paise), "
                        "h AS (INSERT INTO order_status_history (order_id, from_status, to_status, "
                        "  note) SELECT id, 'PENDING', 'CONFIRMED', 'paid through Razorpay' "
                        "  FROM moved) "
-                       "SELECT id FROM moved ORDER BY id",
-                       1, NULL, ck, NULL, NULL, 0);
+                       "SELECT id, total_paise FROM moved ORDER BY id",
+                       2, NULL, ck, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
         return answer_db_failed(ctx, res);
-    for (int i = 0; i < PQntuples(res) && !rc; i++)
+    int64_t confirmed = 0;
+    for (int i = 0; i < PQntuples(res) && !rc; i++) {
+        confirmed += atoll(PQgetvalue(res, i, 1));
         rc = order_event(ctx, "order.status_changed", PQgetvalue(res, i, 0),
                          "{\"from\": \"PENDING\"}");
+    }
     PQclear(res);
-    return rc;
+    return rc ? rc : refund_unconfirmed(ctx, payment, checkout, amount - confirmed);
 }
 
 /* ---- the Razorpay order ------------------------------------------------------ */
@@ -115,6 +152,43 @@ static int order_due(job_ctx_t *ctx, const char *order, char checkout[37], int64
                               "only a PENDING order paid through razorpay can be paid");
 }
 
+/* Records our payment (the job's id, which is also the Razorpay order's
+ * receipt, so a redelivered job makes no second row) and opens its
+ * Razorpay order for amount. */
+static int open_razorpay_order(job_ctx_t *ctx, const char *purpose, const char *checkout,
+                               int64_t amount)
+{
+    razorpay_t *rzp = payments_gateway(ctx);
+    razorpay_result_t res = RAZORPAY_RESULT_INIT;
+    if (!rzp)
+        return payments_gateway_failed(ctx, &res);
+    char amt[24];
+    snprintf(amt, sizeof amt, "%lld", (long long)amount);
+    const char *params[] = {ctx->job->id, ctx->job->user_id, purpose, checkout, amt};
+    int rc = answer_exec(ctx,
+                         "INSERT INTO payments (id, user_id, purpose, checkout_id, amount_paise) "
+                         "VALUES ($1::uuid, $2::uuid, $3, $4::uuid, $5::bigint)",
+                         5, params);
+    if (rc)
+        return rc;
+    if (razorpay_order_create(rzp, amount, ctx->job->id, NULL, &res) < 0) {
+        rc = payments_gateway_failed(ctx, &res);
+        razorpay_result_free(&res);
+        return rc;
+    }
+    char id[64], ignored[64], status[32];
+    int64_t echoed = 0;
+    rc = payments_entity_fields(ctx, res.body.data, id, ignored, status, &echoed);
+    razorpay_result_free(&res);
+    if (rc)
+        return rc;
+    if (!id[0] || echoed != amount)
+        return job_fail(ctx, 502, "PAYMENT_GATEWAY_ERROR", "Razorpay's order does not match ours");
+    const char *update[] = {ctx->job->id, id};
+    return answer_exec(ctx, "UPDATE payments SET razorpay_order_id = $2 WHERE id = $1::uuid", 2,
+                       update);
+}
+
 int payment_create_order(job_ctx_t *ctx)
 {
     const msgpack_object *body;
@@ -132,43 +206,27 @@ int payment_create_order(job_ctx_t *ctx)
                           (long long)TOPUP_MAX);
     if (strcmp(purpose, "order") == 0 && (rc = order_due(ctx, order, checkout, &amount)))
         return rc;
-    razorpay_t *rzp = payments_gateway(ctx);
-    razorpay_result_t res = RAZORPAY_RESULT_INIT;
-    if (!rzp)
-        return payments_gateway_failed(ctx, &res);
-    char amt[24];
-    snprintf(amt, sizeof amt, "%lld", (long long)amount);
-    /* Our id (the job's) is the receipt: a redelivered job makes no second row. */
-    const char *params[] = {ctx->job->id, ctx->job->user_id, purpose, checkout[0] ? checkout : NULL,
-                            amt};
-    if ((rc = answer_exec(ctx,
-                          "INSERT INTO payments (id, user_id, purpose, checkout_id, amount_paise) "
-                          "VALUES ($1::uuid, $2::uuid, $3, $4::uuid, $5::bigint)",
-                          5, params)))
+    if ((rc = open_razorpay_order(ctx, purpose, checkout[0] ? checkout : NULL, amount)))
         return rc;
-    if (razorpay_order_create(rzp, amount, ctx->job->id, NULL, &res) < 0) {
-        rc = payments_gateway_failed(ctx, &res);
-        razorpay_result_free(&res);
-        return rc;
-    }
-    char id[64], ignored[64], status[32];
-    int64_t echoed = 0;
-    rc = payments_entity_fields(ctx, res.body.data, id, ignored, status, &echoed);
-    razorpay_result_free(&res);
-    if (rc)
-        return rc;
-    if (!id[0] || echoed != amount)
-        return job_fail(ctx, 502, "PAYMENT_GATEWAY_ERROR", "Razorpay's order does not match ours");
-    const char *update[] = {ctx->job->id, id, config_get("RAZORPAY_KEY_ID")};
+    const char *update[] = {ctx->job->id, config_get("RAZORPAY_KEY_ID")};
     return answer_json(
         ctx, 201,
-        "WITH u AS (UPDATE payments SET razorpay_order_id = $2 "
-        "  WHERE id = $1::uuid RETURNING *) "
         "SELECT jsonb_build_object('payment_id', id, 'razorpay_order_id', "
         "  razorpay_order_id, 'amount', amount_paise, 'currency', currency, "
-        "  'key_id', $3::text, 'purpose', purpose, 'checkout_id', checkout_id)::text "
-        "FROM u",
-        3, update, PAYMENT_NOT_FOUND);
+        "  'key_id', $2::text, 'purpose', purpose, 'checkout_id', checkout_id)::text "
+        "FROM payments WHERE id = $1::uuid",
+        2, update, PAYMENT_NOT_FOUND);
+}
+
+int payment_checkout_order(job_ctx_t *ctx, int64_t total)
+{
+    /* Razorpay's smallest charge; a checkout below it is paid otherwise. */
+    if (total < 100)
+        return job_fail(ctx, 422, "PAYMENT_METHOD_UNAVAILABLE",
+                        "razorpay takes at least 100 paise; this checkout costs %lld: use wallet "
+                        "or cod",
+                        (long long)total);
+    return open_razorpay_order(ctx, "order", ctx->job->id, total);
 }
 
 /* ---- the app's verification -------------------------------------------------- */

@@ -78,10 +78,9 @@ static const struct {
     const char *event;
     webhook_action_fn act;
 } webhook_actions[] = {
-    {"payment.captured", on_captured},
-    {"order.paid", on_captured},
-    {"payment.authorized", on_authorized},
-    {"payment.failed", on_failed},
+    {"payment.captured", on_captured},         {"order.paid", on_captured},
+    {"payment.authorized", on_authorized},     {"payment.failed", on_failed},
+    {"refund.processed", refund_on_processed}, {"refund.failed", refund_on_failed},
 };
 
 static webhook_action_fn find_action(const char *event)

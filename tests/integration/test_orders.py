@@ -65,7 +65,6 @@ class Orders(OrdersCase):
         p = self.product(self.seller, self.shop, self.cat, stock=3)
         self.assertError(self.checkout(tok, addr), 409, "CART_INVALID")      # empty cart
         self.add(tok, p, 2)
-        self.assertError(self.checkout(tok, addr, "razorpay"), 422, "PAYMENT_METHOD_UNAVAILABLE")
         self.assertError(self.checkout(tok, addr, "wallet"), 422, "INSUFFICIENT_BALANCE")
         self.assertError(self.checkout(tok, addr, promotion_code="DIWALI"), 422,
                          "PROMOTION_NOT_FOUND")
