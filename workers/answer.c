@@ -43,6 +43,19 @@ int answer_exec(job_ctx_t *ctx, const char *sql, int nparams, const char *const 
     return 0;
 }
 
+int answer_event(job_ctx_t *ctx, const char *topic, const char *sql, int nparams,
+                 const char *const *params)
+{
+    PGresult *res = PQexecParams(ctx->db, sql, nparams, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+        return answer_db_failed(ctx, res);
+    int rc = job_event_json(ctx, topic, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+    PQclear(res);
+    return rc < 0
+               ? job_fail(ctx, 503, "DB_UNAVAILABLE", "the %s event could not be recorded", topic)
+               : 0;
+}
+
 int answer_row(job_ctx_t *ctx, const char *sql, int nparams, const char *const *params,
                PGresult **res)
 {

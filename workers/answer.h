@@ -28,6 +28,11 @@ int answer_row(job_ctx_t *ctx, const char *sql, int nparams, const char *const *
 /* Answers 200 {"id": id, "deleted": true}, what every DELETE returns. */
 int answer_deleted(job_ctx_t *ctx, const char *id);
 
+/* Records an event on topic whose body is the one JSON text selected by
+ * sql, in the job's transaction; returns 0 or the status answered. */
+int answer_event(job_ctx_t *ctx, const char *topic, const char *sql, int nparams,
+                 const char *const *params);
+
 /* Runs a statement whose result is not answered (an UPDATE, a DELETE);
  * returns 0, or the status of answer_db_failed. */
 int answer_exec(job_ctx_t *ctx, const char *sql, int nparams, const char *const *params);

@@ -139,16 +139,10 @@ static int lock_order(job_ctx_t *ctx, const char *id, order_row_t *o)
 int order_event(job_ctx_t *ctx, const char *topic, const char *id, const char *extra)
 {
     const char *params[] = {id, extra};
-    PGresult *res = PQexecParams(ctx->db,
-                                 "SELECT (mandi_order_json(o) - 'items' - 'address' || "
-                                 "coalesce($2::jsonb, '{}'))::text FROM orders o WHERE o.id = $1",
-                                 2, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
-        return answer_db_failed(ctx, res);
-    int rc = job_event_json(ctx, topic, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
-    PQclear(res);
-    return rc < 0 ? job_fail(ctx, 503, "DB_UNAVAILABLE", "the order event could not be recorded")
-                  : 0;
+    return answer_event(ctx, topic,
+                        "SELECT (mandi_order_json(o) - 'items' - 'address' || "
+                        "coalesce($2::jsonb, '{}'))::text FROM orders o WHERE o.id = $1",
+                        2, params);
 }
 
 /* Gives back the stock an order reserved (not to products deleted since). */

@@ -84,17 +84,11 @@ static int payment_account(job_ctx_t *ctx, const refundable_t *p, char code[LEDG
 static int refund_event(job_ctx_t *ctx, const char *topic, const char *id)
 {
     const char *params[] = {id};
-    PGresult *res = PQexecParams(ctx->db,
-                                 "SELECT (mandi_refund_json(r) || jsonb_build_object('user_id', "
-                                 "p.user_id))::text FROM refunds r JOIN payments p "
-                                 "ON p.id = r.payment_id WHERE r.id = $1::uuid",
-                                 1, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
-        return answer_db_failed(ctx, res);
-    int rc = job_event_json(ctx, topic, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
-    PQclear(res);
-    return rc < 0 ? job_fail(ctx, 503, "DB_UNAVAILABLE", "the refund event could not be recorded")
-                  : 0;
+    return answer_event(ctx, topic,
+                        "SELECT (mandi_refund_json(r) || jsonb_build_object('user_id', "
+                        "p.user_id))::text FROM refunds r JOIN payments p "
+                        "ON p.id = r.payment_id WHERE r.id = $1::uuid",
+                        1, params);
 }
 
 /* Opens refund id of the locked payment p for amount (> 0, within what is
