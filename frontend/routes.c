@@ -152,6 +152,7 @@ static const route_t routes[] = {
     {"POST",   "/api/payments/order",           ROUTE_JOB,         PAY,     "payment.create_order", AUTH_USER, "self",      0,    0},
     {"POST",   "/api/payments/verify",          ROUTE_JOB,         PAY,     "payment.verify", AUTH_USER,     "self",        0,    0},
     {"POST",   "/api/payments/webhook",         ROUTE_JOB,         PAY,     "payment.webhook", AUTH_NONE,    NULL,          0,    ROUTE_SYNC | ROUTE_RAW},
+    {"POST",   "/api/payments/test/pay",        ROUTE_JOB,         PAY,     "payment.test_pay", AUTH_USER,   "self",        0,    0},
     {"POST",   "/api/payments/refund",          ROUTE_JOB,         PAY,     "payment.refund", AUTH_USER,     "payments.refund", 0, 0},
     {"GET",    "/api/payments/refunds",         ROUTE_JOB,         PAY,     "payment.refund_list", AUTH_USER, "payments.refund", 0, ROUTE_SYNC},
     {"GET",    "/api/payments/refunds/:id",     ROUTE_JOB,         PAY,     "payment.refund_get", AUTH_USER, "payments.refund", 0, ROUTE_SYNC},

@@ -21,6 +21,7 @@ const job_handler_t payments_jobs[] = {
     {"payment.create_order", payment_create_order, JOB_TX},
     {"payment.verify", payment_verify, JOB_TX},
     {"payment.webhook", payment_webhook, JOB_TX},
+    {"payment.test_pay", payment_test_pay, 0},
     {"payment.refund", payment_refund, JOB_TX},
     {"payment.refund_send", payment_refund_send, JOB_TX},
     {"payment.refund_list", payment_refund_list, 0},

@@ -35,6 +35,8 @@ int payment_create_order(job_ctx_t *ctx);
 int payment_verify(job_ctx_t *ctx);
 int payment_webhook(job_ctx_t *ctx);
 
+int payment_test_pay(job_ctx_t *ctx);
+
 int payment_refund(job_ctx_t *ctx);
 int payment_refund_send(job_ctx_t *ctx);
 int payment_refund_list(job_ctx_t *ctx);

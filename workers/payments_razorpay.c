@@ -21,6 +21,7 @@
 #include "payments.h"
 #include "razorpay.h"
 #include "razorpay_sig.h"
+#include "razorpay_test.h"
 
 #define PAYMENT_NOT_FOUND "PAYMENT_NOT_FOUND", "no payment of yours has that Razorpay order"
 #define TOPUP_MAX         10000000LL /* ₹1 lakh at a time */
@@ -301,4 +302,43 @@ int payment_verify(job_ctx_t *ctx)
     const char *pid[] = {payment};
     return answer_json(ctx, 200, "SELECT mandi_payment_json(p)::text FROM payments p WHERE id = $1",
                        1, pid, PAYMENT_NOT_FOUND);
+}
+
+/* ---- the test gateway's checkout -------------------------------------------- */
+
+/* What Razorpay's Checkout would hand the app for the caller's test order:
+ * the payment and its signature, to pass to POST /api/payments/verify. Only
+ * while the test gateway is in use (no RAZORPAY_KEY_ID). */
+int payment_test_pay(job_ctx_t *ctx)
+{
+    const msgpack_object *body;
+    char order[65], pay[80];
+    int rc;
+    if ((rc = input_body(ctx, &body)) ||
+        (rc = input_str(ctx, body, "razorpay_order_id", IN_REQUIRED, 1, 64, order, sizeof order,
+                        NULL)))
+        return rc;
+    if (!razorpay_is_test(payments_gateway(ctx)))
+        return job_fail(ctx, 404, "NOT_FOUND",
+                        "the test gateway is not in use: RAZORPAY_KEY_ID is set");
+    const char *params[] = {order, ctx->job->user_id};
+    PGresult *res = PQexecParams(ctx->db,
+                                 "SELECT 1 FROM payments WHERE razorpay_order_id = $1 "
+                                 "AND user_id = $2::uuid",
+                                 2, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        return answer_db_failed(ctx, res);
+    int found = PQntuples(res) == 1;
+    PQclear(res);
+    if (!found || razorpay_test_payment_of(order, pay, sizeof pay) < 0)
+        return job_fail(ctx, 404, PAYMENT_NOT_FOUND);
+    char signed_text[160], signature[RAZORPAY_SIG_HEX_SIZE];
+    snprintf(signed_text, sizeof signed_text, "%s|%s", order, pay);
+    const char *secret = config_get("RAZORPAY_KEY_SECRET");
+    razorpay_hmac_hex(secret, strlen(secret), signed_text, strlen(signed_text), signature);
+    const char *answer[] = {order, pay, signature};
+    return answer_json(ctx, 200,
+                       "SELECT jsonb_build_object('razorpay_order_id', $1::text, "
+                       "'razorpay_payment_id', $2::text, 'razorpay_signature', $3::text)::text",
+                       3, answer, PAYMENT_NOT_FOUND);
 }

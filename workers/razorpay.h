@@ -77,15 +77,19 @@ typedef struct {
     const char *notes_json;      /* optional JSON object of string values */
 } razorpay_payout_t;
 
+/* Whether self is the built-in test gateway (razorpay_test.h): made with
+ * an empty key id, it answers in process and takes no real money. */
+int razorpay_is_test(const razorpay_t *self);
+
 /* Fills cfg from the settings RAZORPAY_API_BASE, RAZORPAY_KEY_ID,
  * RAZORPAY_KEY_SECRET, RAZORPAY_CONNECT_TIMEOUT_MS, RAZORPAY_TIMEOUT_MS,
  * RAZORPAY_RETRIES and RAZORPAY_RETRY_BASE_MS (common/config.h). The strings
  * point into the environment or the settings table. */
 void razorpay_config_load(razorpay_config_t *cfg);
 
-/* A client for cfg (copied; cfg may go away). The first client of the process
- * initialises libcurl. Returns NULL with a reason in why (why_size bytes)
- * when cfg is unusable or libcurl cannot start. */
+/* A client for cfg (copied; cfg may go away); an empty key id makes the
+ * built-in test gateway. The first client of the process initialises libcurl. Returns NULL with a
+ * reason in why (why_size bytes) when cfg is unusable or libcurl cannot start. */
 razorpay_t *razorpay_new(const razorpay_config_t *cfg, char *why, size_t why_size);
 
 /* Frees the client and its connection and NULLs *self_p; the last client

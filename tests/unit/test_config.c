@@ -61,6 +61,7 @@ static void test_production_check(void)
 {
     for (size_t i = 0; i < 3; i++)
         unsetenv(SECRETS[i]);
+    unsetenv("RAZORPAY_KEY_ID");
     buf_t why = BUF_INIT;
 
     /* Outside production the development defaults are fine. */
@@ -77,7 +78,8 @@ static void test_production_check(void)
     for (size_t i = 0; i < 3; i++)
         CHECK(why.data && strstr(why.data, SECRETS[i]) != NULL);
     CHECK(strstr(why.data, "not set") != NULL);
-    CHECK(strstr(why.data, "RAZORPAY_KEY_ID") == NULL); /* not a secret */
+    /* Not a secret, but needed: without it payments go to the test gateway. */
+    CHECK(strstr(why.data, "RAZORPAY_KEY_ID not set") != NULL);
     CHECK_INT(config_check(NULL), -1);
 
     /* Setting a secret to its development default is as bad as not setting it. */
@@ -99,12 +101,17 @@ static void test_production_check(void)
 
     buf_reset(&why);
     setenv("JWT_SECRET", "a-real-production-secret", 1);
+    CHECK_INT(config_check(&why), -1);
+    CHECK(strstr(why.data, "RAZORPAY_KEY_ID not set") != NULL);
+    buf_reset(&why);
+    setenv("RAZORPAY_KEY_ID", "rzp_live_1", 1);
     CHECK_INT(config_check(&why), 0);
     CHECK_INT(why.len, 0);
 
     unsetenv("MANDI_ENV");
     for (size_t i = 0; i < 3; i++)
         unsetenv(SECRETS[i]);
+    unsetenv("RAZORPAY_KEY_ID");
     buf_free(&why);
 }
 

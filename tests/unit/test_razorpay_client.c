@@ -29,6 +29,7 @@
 #include "log.h"
 #include "mp.h"
 #include "razorpay.h"
+#include "razorpay_test.h"
 #include "razorpay_sig.h"
 
 #define KEY_ID         "rzp_test_client"
@@ -345,7 +346,7 @@ static void test_config_and_new(void)
         const char *why;
     } bad[] = {
         {{"ftp://x", "k", "s", 1, 1, 0, 0}, "RAZORPAY_API_BASE"},
-        {{"http://x", "", "s", 1, 1, 0, 0}, "RAZORPAY_KEY_ID"},
+        {{"http://x", NULL, "s", 1, 1, 0, 0}, "RAZORPAY_KEY_ID"},
         {{"http://x", "k:1", "s", 1, 1, 0, 0}, "RAZORPAY_KEY_ID"},
         {{"http://x", "k", "", 1, 1, 0, 0}, "RAZORPAY_KEY_SECRET"},
         {{"http://x", "k", "s", 0, 1, 0, 0}, "TIMEOUT"},
@@ -853,6 +854,67 @@ static void test_webhook_signature_from_fake(void)
     razorpay_destroy(&rzp);
 }
 
+/* With no key id the client is the test gateway: Razorpay's entities made
+ * in process, ids that carry what later calls need, the same refund and
+ * payout for the same key, and Razorpay's error body for what it does not
+ * serve. Nothing is sent: the API base is never reached. */
+static void test_test_gateway(void)
+{
+    razorpay_config_t cfg = {"http://127.0.0.1:1", "", "s", 1000, 1000, 0, 0};
+    char why[256];
+    razorpay_t *rzp = razorpay_new(&cfg, why, sizeof why);
+    CHECK(rzp != NULL);
+    CHECK(razorpay_is_test(rzp));
+    razorpay_result_t res = RAZORPAY_RESULT_INIT;
+    CHECK_INT(razorpay_order_create(rzp, 12345, "rcpt-1", NULL, &res), 0);
+    CHECK_INT(res.status, 200);
+    char order[64] = "", pay[80] = "";
+    const char *id = strstr(res.body.data, "\"id\": \"");
+    CHECK(id != NULL);
+    if (id)
+        sscanf(id + 7, "%63[A-Za-z0-9_]", order);
+    CHECK(strncmp(order, "order_test_", 11) == 0);
+    CHECK(strstr(order, "_12345") != NULL);
+    CHECK(strstr(res.body.data, "\"receipt\": \"rcpt-1\"") != NULL);
+    CHECK_INT(razorpay_test_payment_of(order, pay, sizeof pay), 0);
+    CHECK(strncmp(pay, "pay_test_", 9) == 0);
+    CHECK_INT(razorpay_test_payment_of("order_XYZ", pay + 40, 40), -1);
+
+    CHECK_INT(razorpay_payment_fetch(rzp, pay, &res), 0);
+    CHECK(strstr(res.body.data, "\"status\": \"captured\"") != NULL);
+    CHECK(strstr(res.body.data, "\"amount\": 12345") != NULL);
+    CHECK(strstr(res.body.data, order) != NULL);
+    CHECK_INT(razorpay_payment_capture(rzp, pay, 12345, &res), 0);
+    CHECK_INT(razorpay_payment_fetch(rzp, "pay_real123", &res), -1);
+    CHECK_INT(res.status, 400);
+    CHECK_STR(res.error_code, "BAD_REQUEST_ERROR");
+    CHECK(!razorpay_result_retryable(&res));
+
+    CHECK_INT(razorpay_payment_refund(rzp, pay, 500, "{\"k\": \"v\"}", "key-0000001", &res), 0);
+    char first[256];
+    snprintf(first, sizeof first, "%s", res.body.data);
+    CHECK(strstr(first, "\"status\": \"processed\"") != NULL);
+    CHECK(strstr(first, "\"amount\": 500") != NULL);
+    CHECK(strstr(first, "\"k\":") != NULL);
+    CHECK_INT(razorpay_payment_refund(rzp, pay, 500, "{\"k\": \"v\"}", "key-0000001", &res), 0);
+    CHECK_STR(res.body.data, first);
+    CHECK_INT(razorpay_payment_refund(rzp, pay, 500, NULL, "key-0000002", &res), 0);
+    CHECK(strcmp(res.body.data, first) != 0);
+
+    CHECK_INT(razorpay_payments_list(rzp, 1, 2, 10, 0, &res), 0);
+    CHECK(strstr(res.body.data, "\"count\": 0") != NULL);
+    const razorpay_payout_t payout = {.account_number = "7878780080316316",
+                                      .fund_account_id = "fa_00000000000001",
+                                      .amount_paise = 1000,
+                                      .mode = "IMPS",
+                                      .purpose = "payout"};
+    CHECK_INT(razorpay_payout_create(rzp, &payout, "payout-key-1", &res), 0);
+    CHECK(strstr(res.body.data, "\"entity\": \"payout\"") != NULL);
+    CHECK(strstr(res.body.data, "\"status\": \"processed\"") != NULL);
+    razorpay_result_free(&res);
+    razorpay_destroy(&rzp);
+}
+
 int main(void)
 {
     if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -863,6 +925,7 @@ int main(void)
     setenv("MANDI_LOG_LEVEL", "error", 1);
     log_init("test_razorpay_client");
     test_config_and_new();
+    test_test_gateway();
     test_connection_refused();
     if (fake_start() < 0) {
         fprintf(stderr, "skipped: the fake Razorpay did not start (%s)\n", MANDI_PYTHON);
