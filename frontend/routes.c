@@ -152,6 +152,11 @@ static const route_t routes[] = {
     {"POST",   "/api/payments/order",           ROUTE_JOB,         PAY,     "payment.create_order", AUTH_USER, "self",      0,    0},
     {"POST",   "/api/payments/verify",          ROUTE_JOB,         PAY,     "payment.verify", AUTH_USER,     "self",        0,    0},
     {"POST",   "/api/payments/webhook",         ROUTE_JOB,         PAY,     "payment.webhook", AUTH_NONE,    NULL,          0,    ROUTE_SYNC | ROUTE_RAW},
+    /* Payments: reconciliation with Razorpay and the ledger's invariants. */
+    {"POST",   "/api/admin/reconciliation",     ROUTE_JOB,         PAY,     "payment.reconcile", AUTH_USER,  "payments.reconcile", 0, 0},
+    {"GET",    "/api/admin/reconciliation",     ROUTE_JOB,         PAY,     "reconciliation.list", AUTH_USER, "payments.reconcile", 0, ROUTE_SYNC},
+    {"GET",    "/api/admin/reconciliation/:id", ROUTE_JOB,         PAY,     "reconciliation.get", AUTH_USER, "payments.reconcile", 0, ROUTE_SYNC},
+    {"GET",    "/api/admin/ledger/check",       ROUTE_JOB,         PAY,     "ledger.check",   AUTH_USER,     "payments.reconcile", 0, ROUTE_SYNC},
     /* Payments: merchant settlements. */
     {"GET",    "/api/settlements",              ROUTE_JOB,         PAY,     "settlement.list", AUTH_USER,    "self",        0,    ROUTE_SYNC},
     {"POST",   "/api/settlements",              ROUTE_JOB,         PAY,     "settlement.create", AUTH_USER,  "settlements.manage", 0, 0},

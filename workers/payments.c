@@ -21,5 +21,9 @@ const job_handler_t payments_jobs[] = {
     {"payment.create_order", payment_create_order, JOB_TX},
     {"payment.verify", payment_verify, JOB_TX},
     {"payment.webhook", payment_webhook, JOB_TX},
+    {"payment.reconcile", payment_reconcile, JOB_TX},
+    {"reconciliation.list", reconciliation_list, 0},
+    {"reconciliation.get", reconciliation_get, 0},
+    {"ledger.check", ledger_check, 0},
     {NULL, NULL, 0},
 };

@@ -35,6 +35,11 @@ int payment_create_order(job_ctx_t *ctx);
 int payment_verify(job_ctx_t *ctx);
 int payment_webhook(job_ctx_t *ctx);
 
+int payment_reconcile(job_ctx_t *ctx);
+int reconciliation_list(job_ctx_t *ctx);
+int reconciliation_get(job_ctx_t *ctx);
+int ledger_check(job_ctx_t *ctx);
+
 /* ---- shared within the pool ---------------------------------------------- */
 
 /* The worker's Razorpay client, made on first use; NULL (logged) when the
