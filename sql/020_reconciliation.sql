@@ -20,6 +20,9 @@ CREATE TABLE reconciliation_runs (
 );
 CREATE INDEX reconciliation_runs_started ON reconciliation_runs (started_at DESC, id DESC);
 
+-- One row per difference found. The kinds are those of the table `kinds`
+-- in workers/payments_reconcile.c, which decides them; a new kind is added
+-- there, to this CHECK and to the counts of mandi_reconciliation_json.
 CREATE TABLE reconciliation_mismatches (
     id                    bigserial PRIMARY KEY,
     run_id                uuid      NOT NULL REFERENCES reconciliation_runs (id),

@@ -68,7 +68,7 @@ static int read_period(job_ctx_t *ctx, int64_t *from, int64_t *to)
     if (*to < *from)
         return input_fail(ctx, "to", "to must not be before from");
     if (*to - *from + 1 > PERIOD_MAX_S)
-        return input_fail(ctx, "to", "the period may be at most 31 days");
+        return input_fail(ctx, "to", "to may be at most 31 days after from");
     return 0;
 }
 
@@ -180,6 +180,7 @@ static int fetch_missing(job_ctx_t *ctx, razorpay_t *rzp, const char *run)
             rc = payments_gateway_failed(ctx, &res);
         }
         razorpay_result_free(&res);
+        job_progress(ctx, 90); /* each fetch is a call too: keep the lease */
     }
     PQclear(ids);
     return rc;
