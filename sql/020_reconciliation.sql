@@ -20,6 +20,9 @@ CREATE TABLE reconciliation_runs (
 );
 CREATE INDEX reconciliation_runs_started ON reconciliation_runs (started_at DESC, id DESC);
 
+-- A run reads our payments by the period they were created in.
+CREATE INDEX payments_created ON payments (created_at);
+
 -- One row per difference found. The kinds are those of the table `kinds`
 -- in workers/payments_reconcile.c, which decides them; a new kind is added
 -- there, to this CHECK and to the counts of mandi_reconciliation_json.

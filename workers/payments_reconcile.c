@@ -83,9 +83,10 @@ static const char theirs_table[] =
     "captured boolean NOT NULL, amount bigint, amount_refunded bigint NOT NULL, "
     "listed boolean NOT NULL, ours uuid) ON COMMIT DROP";
 
-/* Keeps the entities of a JSON array ($1::jsonb #> path); a payment listed
- * twice (the list moved under our paging) is kept once. Selects whether
- * the array is one and how many it held. */
+/* Keeps the payment entities of `array`, an expression over $1 (the JSON
+ * text Razorpay answered); a payment listed twice (new payments moved the
+ * list under our paging) is kept once. Selects whether it is an array and
+ * how many it held. */
 #define KEEP_ENTITIES(array, listed)                                                               \
     "WITH a AS (SELECT " array " AS items), "                                                      \
     "kept AS (INSERT INTO recon_theirs (id, order_id, status, captured, amount, "                  \
@@ -114,7 +115,7 @@ static int keep_entities(job_ctx_t *ctx, const char *sql, const char *json, int 
     PQclear(res);
     return ok ? 0
               : job_fail(ctx, 502, "PAYMENT_GATEWAY_ERROR",
-                         "Razorpay's answer is not a list of payments");
+                         "Razorpay's answer does not hold payments as asked");
 }
 
 /* Every page of GET /v1/payments for the period. */
