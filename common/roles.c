@@ -40,6 +40,7 @@ static const permission_t permissions[] = {
     {"payouts.manage",   ADMINS | ROLE_FINANCE,                  NULL},
     {"payments.refund",  ADMINS | ROLE_FINANCE,                  NULL},
     {"settlements.manage", ADMINS | ROLE_FINANCE,                NULL},
+    {"payments.reconcile", ADMINS | ROLE_FINANCE,                NULL},
     {"orders.manage",    ADMINS | ROLE_MERCHANT | ROLE_LOCATION_ADMIN,
                                                                  "MERCHANT only for the orders of its stores; LOCATION_ADMIN only for orders in its zones; others answer 404"},
     {"delivery.manage",  ADMINS | ROLE_LOCATION_ADMIN,           "LOCATION_ADMIN only for routes and orders in its zones; others answer 404"},

@@ -157,6 +157,11 @@ static const route_t routes[] = {
     {"GET",    "/api/payments/refunds",         ROUTE_JOB,         PAY,     "payment.refund_list", AUTH_USER, "payments.refund", 0, ROUTE_SYNC},
     {"GET",    "/api/payments/refunds/:id",     ROUTE_JOB,         PAY,     "payment.refund_get", AUTH_USER, "payments.refund", 0, ROUTE_SYNC},
     {"POST",   "/api/payments/refunds/:id/send", ROUTE_JOB,        PAY,     "payment.refund_send", AUTH_USER, "payments.refund", 0, 0},
+    /* Payments: reconciliation with Razorpay and the ledger's invariants. */
+    {"POST",   "/api/admin/reconciliation",     ROUTE_JOB,         PAY,     "payment.reconcile", AUTH_USER,  "payments.reconcile", 0, 0},
+    {"GET",    "/api/admin/reconciliation",     ROUTE_JOB,         PAY,     "reconciliation.list", AUTH_USER, "payments.reconcile", 0, ROUTE_SYNC},
+    {"GET",    "/api/admin/reconciliation/:id", ROUTE_JOB,         PAY,     "reconciliation.get", AUTH_USER, "payments.reconcile", 0, ROUTE_SYNC},
+    {"GET",    "/api/admin/ledger/check",       ROUTE_JOB,         PAY,     "ledger.check",   AUTH_USER,     "payments.reconcile", 0, ROUTE_SYNC},
     /* Payments: merchant settlements. */
     {"GET",    "/api/settlements",              ROUTE_JOB,         PAY,     "settlement.list", AUTH_USER,    "self",        0,    ROUTE_SYNC},
     {"POST",   "/api/settlements",              ROUTE_JOB,         PAY,     "settlement.create", AUTH_USER,  "settlements.manage", 0, 0},

@@ -26,5 +26,9 @@ const job_handler_t payments_jobs[] = {
     {"payment.refund_send", payment_refund_send, JOB_TX},
     {"payment.refund_list", payment_refund_list, 0},
     {"payment.refund_get", payment_refund_get, 0},
+    {"payment.reconcile", payment_reconcile, JOB_TX},
+    {"reconciliation.list", reconciliation_list, 0},
+    {"reconciliation.get", reconciliation_get, 0},
+    {"ledger.check", ledger_check, 0},
     {NULL, NULL, 0},
 };

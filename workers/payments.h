@@ -54,6 +54,10 @@ int payment_checkout_order(job_ctx_t *ctx, int64_t total);
  * nothing is left of it. Returns 0 or the status answered. */
 int refund_for_order(job_ctx_t *ctx, const char *payment, const char *order, int64_t amount,
                      const char *reason);
+int payment_reconcile(job_ctx_t *ctx);
+int reconciliation_list(job_ctx_t *ctx);
+int reconciliation_get(job_ctx_t *ctx);
+int ledger_check(job_ctx_t *ctx);
 
 /* ---- shared within the pool ---------------------------------------------- */
 
