@@ -70,6 +70,8 @@ static const config_entry_t config_table[] = {
      "Back-off before the first retry of a Razorpay API call, doubled for each next one, "
      "milliseconds",
      0},
+    {"RAZORPAY_ACCOUNT_NUMBER", "2323230000000000",
+     "RazorpayX account number payouts are paid from (the default is made up)", 0},
     {"MANDI_SMS_PROVIDER", "file",
      "SMS delivery provider (file writes messages under the var "
      "dir)",

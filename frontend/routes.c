@@ -148,6 +148,7 @@ static const route_t routes[] = {
     {"GET",    "/api/payouts/all",              ROUTE_JOB,         PAY,     "payout.list_all", AUTH_USER,    "payouts.manage", 0,  ROUTE_SYNC},
     {"POST",   "/api/payouts/:id/cancel",       ROUTE_JOB,         PAY,     "payout.cancel",  AUTH_USER,     "self",        0,    0},
     {"POST",   "/api/payouts/:id/reject",       ROUTE_JOB,         PAY,     "payout.reject",  AUTH_USER,     "payouts.manage", 0,  0},
+    {"POST",   "/api/payouts/:id/process",      ROUTE_JOB,         PAY,     "payout.process", AUTH_USER,     "payouts.manage", 0,  0},
     /* Payments: through Razorpay; the webhook is signed, not authenticated. */
     {"POST",   "/api/payments/order",           ROUTE_JOB,         PAY,     "payment.create_order", AUTH_USER, "self",      0,    0},
     {"POST",   "/api/payments/verify",          ROUTE_JOB,         PAY,     "payment.verify", AUTH_USER,     "self",        0,    0},

@@ -22,6 +22,8 @@
 #define LEDGER_CASHBACK_EXPENSE   "platform:cashback_expense"
 #define LEDGER_ADJUSTMENTS        "platform:adjustments"
 #define LEDGER_REFUNDS_PENDING    "platform:refunds_pending"
+/* Paid out of the RazorpayX account (sql/019_payout_process.sql). */
+#define LEDGER_RAZORPAYX "platform:razorpayx"
 
 /* A wallet's account code: "wallet:" and the user id. */
 #define LEDGER_CODE_SIZE 48

@@ -13,6 +13,7 @@ const job_handler_t payments_jobs[] = {
     {"payout.list_all", payout_list_all, 0},
     {"payout.cancel", payout_cancel, JOB_TX},
     {"payout.reject", payout_reject, JOB_TX},
+    {"payout.process", payout_process, JOB_TX},
     {"settlement.list", settlement_list, 0},
     {"settlement.get", settlement_get, 0},
     {"settlement.create", settlement_create, JOB_TX},

@@ -24,6 +24,7 @@ int payout_list(job_ctx_t *ctx);
 int payout_list_all(job_ctx_t *ctx);
 int payout_cancel(job_ctx_t *ctx);
 int payout_reject(job_ctx_t *ctx);
+int payout_process(job_ctx_t *ctx);
 
 int settlement_list(job_ctx_t *ctx);
 int settlement_get(job_ctx_t *ctx);
@@ -85,7 +86,13 @@ typedef struct {
     int64_t payment_amount;     /* payload.payment.entity.amount */
     char refund[65];            /* payload.refund.entity.id */
     char payout[65];            /* payload.payout.entity.id */
+    /* What the event did, recorded with it: "applied" unless an action
+     * that found nothing to do writes why here (at most
+     * WEBHOOK_OUTCOME_SIZE bytes with the NUL), e.g. "ignored: ...". */
+    char *outcome;
 } webhook_t;
+
+#define WEBHOOK_OUTCOME_SIZE 128
 
 /* What a webhook event does, inside its savepoint: 0, or the status of
  * job_fail (the event stays recorded with that outcome). */
@@ -93,5 +100,8 @@ typedef int (*webhook_action_fn)(job_ctx_t *ctx, const webhook_t *w);
 
 int refund_on_processed(job_ctx_t *ctx, const webhook_t *w);
 int refund_on_failed(job_ctx_t *ctx, const webhook_t *w);
+/* payout.processed, payout.reversed and payout.failed: our payout moves to
+ * that state once, with its ledger entry and event (payments_payout.c). */
+int payout_on_webhook(job_ctx_t *ctx, const webhook_t *w);
 
 #endif

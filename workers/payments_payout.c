@@ -7,16 +7,24 @@
  * move is a ledger entry referenced by the payout and what happened to it,
  * so none is posted twice. A user's requests queue on their wallet's row,
  * which keeps the daily limit exact.
+ *
+ * Finance processes a requested payout through RazorpayX (a contact, a
+ * fund account, then the payout under the payout's own id as its
+ * idempotency key); Razorpay's webhooks then settle it: processed (the
+ * money has left through the RazorpayX account), or reversed or failed
+ * (it comes back to the wallet).
  */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "accounts.h"
 #include "config.h"
 #include "input.h"
 #include "ledger.h"
 #include "payments.h"
+#include "uuid.h"
 
 #define PAYOUT_NOT_FOUND "PAYOUT_NOT_FOUND", "the payout does not exist"
 
@@ -276,4 +284,414 @@ int payout_list(job_ctx_t *ctx)
 int payout_list_all(job_ctx_t *ctx)
 {
     return list_payouts(ctx, 1);
+}
+
+/* ---- settling: the one state machine of a payout after it is sent --------- */
+
+/*
+ * What Razorpay's final word does to a payout, by the status we hold. The
+ * RazorpayX payout life cycle is processing (or queued first) -> processed,
+ * reversed or failed; and a processed payout may still be reversed later,
+ * when the beneficiary's bank sends the money back (the reversal returns it
+ * to the RazorpayX account). So:
+ *
+ *   processing + processed -> processed: in transit -> RazorpayX (it left)
+ *   processing + reversed  -> reversed:  in transit -> wallet
+ *   processing + failed    -> failed:    in transit -> wallet
+ *   processed  + reversed  -> reversed:  RazorpayX  -> wallet (it came back)
+ *
+ * Anything else changes nothing: processed after processed (a redelivery),
+ * failed after processed (Razorpay does not fail what it processed), any
+ * event after reversed, failed, cancelled or rejected. A payout reaches
+ * reversed at most once, so its "<id>:reversed" entry is posted once either
+ * way. NULL in a leg stands for the user's wallet.
+ */
+static const struct {
+    const char *from;
+    const char *to;
+    const char *out_of;
+    const char *into;
+} payout_moves[] = {
+    {"processing", "processed", LEDGER_PAYOUTS_IN_TRANSIT, LEDGER_RAZORPAYX},
+    {"processing", "reversed", LEDGER_PAYOUTS_IN_TRANSIT, NULL},
+    {"processing", "failed", LEDGER_PAYOUTS_IN_TRANSIT, NULL},
+    {"processed", "reversed", LEDGER_RAZORPAYX, NULL},
+};
+
+/* The move from status `from` on Razorpay's status `to`, or -1 for none. */
+static int payout_move(const char *from, const char *to)
+{
+    for (size_t i = 0; i < sizeof payout_moves / sizeof payout_moves[0]; i++)
+        if (strcmp(payout_moves[i].from, from) == 0 && strcmp(payout_moves[i].to, to) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* The payout row as processing and settling need it, locked. */
+typedef struct {
+    char id[37], user[37];
+    int64_t amount;
+    char status[16], mode[16];
+    char vpa[257 * 4], number[19 * 4], ifsc[12 * 4], holder[101 * 4];
+    char contact[65], fund_account[65], rzp_payout[65];
+    char user_name[256 * 4];
+} payout_row_t;
+
+/* Locks payout id, or (when id is NULL) the payout Razorpay knows as
+ * rzp_id or by our reference: the webhook of a payout whose process is
+ * still in flight finds the row by its reference and waits for its lock,
+ * then sees what the process committed. Answers 404 when there is none. */
+static int lock_payout(job_ctx_t *ctx, const char *id, const char *rzp_id, payout_row_t *p)
+{
+    const char *params[] = {id, rzp_id};
+    PGresult *res = PQexecParams(
+        ctx->db,
+        "SELECT p.id, p.user_id, p.amount_paise, p.status, p.mode, "
+        "  coalesce(p.destination->>'address', ''), coalesce(p.destination->>'account_number', "
+        "''), "
+        "  coalesce(p.destination->>'ifsc', ''), coalesce(p.destination->>'name', ''), "
+        "  coalesce(p.razorpay_contact_id, ''), coalesce(p.razorpay_fund_account_id, ''), "
+        "  coalesce(p.razorpay_payout_id, ''), coalesce(u.name, '') "
+        "FROM payouts p JOIN users u ON u.id = p.user_id "
+        "WHERE p.id = $1::uuid OR p.razorpay_payout_id = $2 "
+        "ORDER BY p.id = $1::uuid DESC LIMIT 1 FOR UPDATE OF p",
+        2, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        return answer_db_failed(ctx, res);
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return job_fail(ctx, 404, PAYOUT_NOT_FOUND);
+    }
+    char *fields[] = {p->id,           p->user,       NULL,        p->status, p->mode,
+                      p->vpa,          p->number,     p->ifsc,     p->holder, p->contact,
+                      p->fund_account, p->rzp_payout, p->user_name};
+    size_t caps[] = {sizeof p->id,       sizeof p->user,         0,
+                     sizeof p->status,   sizeof p->mode,         sizeof p->vpa,
+                     sizeof p->number,   sizeof p->ifsc,         sizeof p->holder,
+                     sizeof p->contact,  sizeof p->fund_account, sizeof p->rzp_payout,
+                     sizeof p->user_name};
+    for (int i = 0; i < (int)(sizeof fields / sizeof fields[0]); i++)
+        if (fields[i])
+            snprintf(fields[i], caps[i], "%s", PQgetvalue(res, 0, i));
+    p->amount = atoll(PQgetvalue(res, 0, 2));
+    PQclear(res);
+    return 0;
+}
+
+/* Writes the payout's event (topic "payout.<status>") to the outbox. */
+static int payout_event(job_ctx_t *ctx, const char *id, const char *status)
+{
+    char topic[32];
+    snprintf(topic, sizeof topic, "payout.%s", status);
+    const char *params[] = {id};
+    PGresult *res = PQexecParams(ctx->db,
+                                 "SELECT mandi_payout_json(p)::text FROM payouts p "
+                                 "WHERE id = $1::uuid",
+                                 1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+        return answer_db_failed(ctx, res);
+    int rc = job_event_json(ctx, topic, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+    PQclear(res);
+    return rc < 0 ? job_fail(ctx, 503, "DB_UNAVAILABLE", "the payout event could not be recorded")
+                  : 0;
+}
+
+/* Applies move m to the locked payout p: its status (and reason, for money
+ * that came back), its ledger entry "<id>:<status>" and its event, in the
+ * job's transaction. */
+static int payout_apply(job_ctx_t *ctx, const payout_row_t *p, int m, const char *reason)
+{
+    const char *to = payout_moves[m].to;
+    char wallet[LEDGER_CODE_SIZE], reference[64];
+    int rc;
+    if ((rc = ledger_wallet(ctx, p->user, wallet)))
+        return rc;
+    const char *params[] = {p->id, to, reason && reason[0] ? reason : NULL};
+    if ((rc = answer_exec(ctx,
+                          "UPDATE payouts SET status = $2, reason = coalesce($3, reason), "
+                          "processed_at = CASE WHEN $2 = 'processed' THEN now() "
+                          "ELSE processed_at END, updated_at = now() WHERE id = $1::uuid",
+                          3, params)))
+        return rc;
+    const char *out_of = payout_moves[m].out_of ? payout_moves[m].out_of : wallet;
+    const char *into = payout_moves[m].into ? payout_moves[m].into : wallet;
+    ledger_leg_t legs[] = {{out_of, -p->amount}, {into, p->amount}};
+    char memo[64];
+    snprintf(memo, sizeof memo, "payout %s", to);
+    snprintf(reference, sizeof reference, "%s:%s", p->id, to);
+    if ((rc = ledger_post(ctx, "payout", reference, memo, legs, 2)))
+        return rc;
+    return payout_event(ctx, p->id, to);
+}
+
+/* A string of the payout entity at path (two keys at most), "" if absent. */
+static void entity_str(const msgpack_object *entity, const char *key, const char *sub, char *out,
+                       size_t cap)
+{
+    const msgpack_object *o = mp_get(entity, key);
+    if (sub)
+        o = mp_get(o, sub);
+    if (mp_copy_str(o, out, cap) < 0)
+        out[0] = '\0';
+}
+
+/* Why Razorpay says the money came back: status_details.description, or
+ * the older failure_reason. */
+static void entity_reason(const msgpack_object *entity, const char *status, char *out, size_t cap)
+{
+    entity_str(entity, "status_details", "description", out, cap);
+    if (!out[0])
+        entity_str(entity, "failure_reason", NULL, out, cap);
+    if (!out[0])
+        snprintf(out, cap, "RazorpayX %s the payout", status);
+}
+
+int payout_on_webhook(job_ctx_t *ctx, const webhook_t *w)
+{
+    const msgpack_object *entity = mp_get(mp_get(mp_get(w->body, "payload"), "payout"), "entity");
+    const char *to = w->event + strlen("payout.");
+    char reference[65], reason[256];
+    int64_t amount = 0;
+    entity_str(entity, "reference_id", NULL, reference, sizeof reference);
+    if (strncmp(w->payout, "pout_", 5) != 0 || mp_get_i64(mp_get(entity, "amount"), &amount) < 0)
+        return job_fail(ctx, 400, "VALIDATION_ERROR", "the event carries no payout");
+    /* Our reference is the payout's id; anything else is not ours to find by. */
+    payout_row_t p;
+    int rc = lock_payout(ctx, uuid_valid(reference) ? reference : NULL, w->payout, &p);
+    if (rc)
+        return rc;
+    if ((p.rzp_payout[0] && strcmp(p.rzp_payout, w->payout) != 0) || amount != p.amount)
+        return job_fail(ctx, 409, "PAYOUT_MISMATCH",
+                        "the event's payout or amount is not that of payout %s", p.id);
+    /* Sent, but the process never learnt Razorpay's answer (it failed after
+     * Razorpay made the payout): the event links it now. */
+    if (!p.rzp_payout[0] && strcmp(p.status, "requested") == 0) {
+        const char *params[] = {p.id, w->payout};
+        if ((rc = answer_exec(ctx,
+                              "UPDATE payouts SET status = 'processing', razorpay_payout_id = $2, "
+                              "updated_at = now() WHERE id = $1::uuid",
+                              2, params)))
+            return rc;
+        snprintf(p.status, sizeof p.status, "processing");
+    }
+    int m = payout_move(p.status, to);
+    if (m < 0) {
+        snprintf(w->outcome, WEBHOOK_OUTCOME_SIZE, "ignored: the payout is %s", p.status);
+        return 0;
+    }
+    reason[0] = '\0';
+    if (strcmp(to, "processed") != 0)
+        entity_reason(entity, to, reason, sizeof reason);
+    return payout_apply(ctx, &p, m, reason);
+}
+
+/* ---- processing through RazorpayX ------------------------------------------ */
+
+#define PAYOUT_NARRATION "Mandi wallet withdrawal"
+
+/* Razorpay's names take letters, digits, space and - _ / ( ) , . only and
+ * must not end in one of those signs but '.': keeps what it takes of in,
+ * with runs of spaces made one, cut to longest bytes. Returns 0, or -1
+ * when fewer than 3 characters are left. */
+static int razorpay_name(const char *in, char *out, size_t longest)
+{
+    size_t n = 0;
+    for (const char *s = in; *s && n < longest; s++) {
+        unsigned char ch = (unsigned char)*s;
+        int keep = ch < 0x80 && (isalnum(ch) || strchr("-_/(),.", ch) ||
+                                 (ch == ' ' && n > 0 && out[n - 1] != ' '));
+        if (keep)
+            out[n++] = (char)ch;
+    }
+    while (n > 0 && !isalnum((unsigned char)out[n - 1]) && out[n - 1] != '.')
+        n--;
+    out[n] = '\0';
+    return n >= 3 ? 0 : -1;
+}
+
+/* The id of the entity Razorpay answered, checked to be of kind prefix. */
+static int answered_id(job_ctx_t *ctx, const razorpay_result_t *res, const char *prefix,
+                       char id[64], char status[32], int64_t *amount)
+{
+    char ignored[64];
+    int rc = payments_entity_fields(ctx, res->body.data, id, ignored, status, amount);
+    if (rc)
+        return rc;
+    if (strncmp(id, prefix, strlen(prefix)) != 0)
+        return job_fail(ctx, 502, "PAYMENT_GATEWAY_ERROR", "Razorpay answered no %s id", prefix);
+    return 0;
+}
+
+/* Makes sure p has a RazorpayX contact and a fund account for its
+ * destination, writing them to the row. A user's contact is reused from
+ * their earlier payouts; either call answered the same for the same
+ * details (Razorpay dedupes them), so a retried one is harmless. */
+static int ensure_fund_account(job_ctx_t *ctx, razorpay_t *rzp, payout_row_t *p)
+{
+    razorpay_result_t res = RAZORPAY_RESULT_INIT;
+    char status[32], id[64];
+    int64_t ignored = 0;
+    int rc;
+    if (p->fund_account[0])
+        return 0;
+    if (!p->contact[0]) {
+        const char *params[] = {p->user};
+        PGresult *found = PQexecParams(ctx->db,
+                                       "SELECT razorpay_contact_id FROM payouts "
+                                       "WHERE user_id = $1::uuid AND razorpay_contact_id IS NOT "
+                                       "NULL ORDER BY updated_at DESC LIMIT 1",
+                                       1, NULL, params, NULL, NULL, 0);
+        if (PQresultStatus(found) != PGRES_TUPLES_OK)
+            return answer_db_failed(ctx, found);
+        if (PQntuples(found) == 1)
+            snprintf(p->contact, sizeof p->contact, "%s", PQgetvalue(found, 0, 0));
+        PQclear(found);
+    }
+    if (!p->contact[0]) {
+        char name[51];
+        /* The contact is the user; a user with no usable name of their own
+         * goes by the bank account's holder, else by their id. */
+        if (razorpay_name(p->user_name, name, 50) < 0 && razorpay_name(p->holder, name, 50) < 0)
+            snprintf(name, sizeof name, "Mandi user %.8s", p->user);
+        const razorpay_contact_t contact = {
+            .name = name, .type = "customer", .reference_id = p->user};
+        if (razorpay_contact_create(rzp, &contact, &res) < 0)
+            rc = payments_gateway_failed(ctx, &res);
+        else
+            rc = answered_id(ctx, &res, "cont_", id, status, &ignored);
+        razorpay_result_free(&res);
+        if (rc)
+            return rc;
+        snprintf(p->contact, sizeof p->contact, "%s", id);
+    }
+    razorpay_fund_account_t account = {.contact_id = p->contact, .account_type = p->mode};
+    char holder[121];
+    if (strcmp(p->mode, "vpa") == 0) {
+        account.vpa = p->vpa;
+    } else {
+        if (razorpay_name(p->holder, holder, 120) < 0)
+            return job_fail(ctx, 422, "PAYOUT_DESTINATION_INVALID",
+                            "the bank account's name has too few letters for RazorpayX");
+        account.name = holder;
+        account.ifsc = p->ifsc;
+        account.account_number = p->number;
+    }
+    if (razorpay_fund_account_create(rzp, &account, &res) < 0)
+        rc = payments_gateway_failed(ctx, &res);
+    else
+        rc = answered_id(ctx, &res, "fa_", id, status, &ignored);
+    razorpay_result_free(&res);
+    if (rc)
+        return rc;
+    snprintf(p->fund_account, sizeof p->fund_account, "%s", id);
+    const char *params[] = {p->id, p->contact, p->fund_account};
+    return answer_exec(
+        ctx,
+        "UPDATE payouts SET razorpay_contact_id = $2, razorpay_fund_account_id = $3, "
+        "updated_at = now() WHERE id = $1::uuid",
+        3, params);
+}
+
+/* What a payout Razorpay answered with means for us: still on its way
+ * (queued and pending ones wait for balance or approval), or ended. A
+ * payout cancelled or rejected on RazorpayX's side never left: for the
+ * wallet that is a failure. */
+static const struct {
+    const char *razorpay;
+    const char *ours;
+} payout_answers[] = {
+    {"queued", "processing"},     {"pending", "processing"},  {"scheduled", "processing"},
+    {"processing", "processing"}, {"processed", "processed"}, {"reversed", "reversed"},
+    {"failed", "failed"},         {"cancelled", "failed"},    {"rejected", "failed"},
+};
+
+static const char *payout_answer(const char *razorpay)
+{
+    for (size_t i = 0; i < sizeof payout_answers / sizeof payout_answers[0]; i++)
+        if (strcmp(payout_answers[i].razorpay, razorpay) == 0)
+            return payout_answers[i].ours;
+    return NULL;
+}
+
+/*
+ * Sends a requested payout to RazorpayX. The row stays locked throughout,
+ * so a second process waits and then finds it no longer requested. The
+ * idempotency key is the payout's own id, so every attempt at it (a retry
+ * inside the client, a job redelivered, finance pressing process again
+ * after a 502) names the same payout to Razorpay, which makes it once. The
+ * body must then be the same bytes too, which is why the fund account is
+ * kept on the row even when the payout call fails: the failed job's other
+ * writes roll back, that one commits (keep_writes).
+ */
+int payout_process(job_ctx_t *ctx)
+{
+    char id[37];
+    payout_row_t p;
+    int rc;
+    if ((rc = input_uuid(ctx, input_params(ctx), "id", IN_REQUIRED, id, NULL)) ||
+        (rc = lock_payout(ctx, id, NULL, &p)))
+        return rc;
+    if (strcmp(p.status, "requested") != 0)
+        return job_fail(ctx, 409, "PAYOUT_NOT_REQUESTED",
+                        "the payout is %s; only a requested one can be processed", p.status);
+    razorpay_t *rzp = payments_gateway(ctx);
+    razorpay_result_t res = RAZORPAY_RESULT_INIT;
+    if (!rzp)
+        return payments_gateway_failed(ctx, &res);
+    int had_fund_account = p.fund_account[0] != '\0';
+    if ((rc = ensure_fund_account(ctx, rzp, &p)))
+        return rc;
+    const razorpay_payout_t payout = {
+        .account_number = config_get("RAZORPAY_ACCOUNT_NUMBER"),
+        .fund_account_id = p.fund_account,
+        .amount_paise = p.amount,
+        .mode = strcmp(p.mode, "vpa") == 0 ? "UPI" : "IMPS",
+        .purpose = "payout",
+        /* Short of RazorpayX balance, wait for it rather than fail. */
+        .queue_if_low_balance = 1,
+        .reference_id = p.id,
+        .narration = PAYOUT_NARRATION,
+    };
+    char rzp_id[64], status[32];
+    int64_t amount = 0;
+    if (razorpay_payout_create(rzp, &payout, p.id, &res) < 0) {
+        rc = payments_gateway_failed(ctx, &res);
+        razorpay_result_free(&res);
+        ctx->keep_writes = !had_fund_account;
+        return rc;
+    }
+    rc = answered_id(ctx, &res, "pout_", rzp_id, status, &amount);
+    razorpay_result_free(&res);
+    if (rc)
+        return rc;
+    const char *ours = payout_answer(status);
+    if (amount != p.amount || !ours)
+        return job_fail(ctx, 502, "PAYMENT_GATEWAY_ERROR",
+                        "Razorpay's payout %s (%s, %lld paise) does not match ours", rzp_id, status,
+                        (long long)amount);
+    const char *params[] = {p.id, rzp_id};
+    if ((rc = answer_exec(ctx,
+                          "UPDATE payouts SET status = 'processing', razorpay_payout_id = $2, "
+                          "updated_at = now() WHERE id = $1::uuid",
+                          2, params)))
+        return rc;
+    snprintf(p.status, sizeof p.status, "processing");
+    /* Razorpay may already have settled it (a retried key answers the
+     * payout as it is now): settle ours the same way at once. */
+    int m = payout_move("processing", ours);
+    if (m >= 0) {
+        char reason[64];
+        snprintf(reason, sizeof reason, "RazorpayX %s the payout", status);
+        if ((rc = payout_apply(ctx, &p, m, strcmp(ours, "processed") ? reason : NULL)))
+            return rc;
+    }
+    char before[64], after[160];
+    snprintf(before, sizeof before, "{\"status\": \"requested\"}");
+    snprintf(after, sizeof after, "{\"status\": \"%s\", \"razorpay_payout_id\": \"%s\"}", ours,
+             rzp_id);
+    if ((rc = accounts_audit(ctx, "payout.process", "payout", p.id, before, after)))
+        return rc;
+    const char *pid[] = {p.id};
+    return answer_json(ctx, 200, "SELECT mandi_payout_json(p)::text FROM payouts p WHERE id = $1",
+                       1, pid, PAYOUT_NOT_FOUND);
 }

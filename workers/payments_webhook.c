@@ -7,7 +7,8 @@
  * hold) with its outcome for finance to see. A redelivery (the same event
  * id, or the same event for the same entity under a new id) is answered
  * 200 and does nothing. Events arrive in any order, so every action moves
- * its entity only forwards and ignores what comes after a final state.
+ * its entity only forwards and ignores what comes after a final state
+ * (recording "ignored: ..." as the outcome when it says why).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +82,8 @@ static const struct {
     {"payment.captured", on_captured},         {"order.paid", on_captured},
     {"payment.authorized", on_authorized},     {"payment.failed", on_failed},
     {"refund.processed", refund_on_processed}, {"refund.failed", refund_on_failed},
+    {"payout.processed", payout_on_webhook},   {"payout.reversed", payout_on_webhook},
+    {"payout.failed", payout_on_webhook},
 };
 
 static webhook_action_fn find_action(const char *event)
@@ -169,18 +172,18 @@ int payment_webhook(job_ctx_t *ctx)
     }
 
     webhook_action_fn act = find_action(event);
-    char outcome[128] = "recorded";
+    char outcome[WEBHOOK_OUTCOME_SIZE] = "recorded";
     if (act) {
         if ((rc = answer_exec(ctx, "SAVEPOINT webhook", 0, NULL)))
             return rc;
+        snprintf(outcome, sizeof outcome, "applied");
+        w.outcome = outcome;
         rc = act(ctx, &w);
         if (rc) {
             snprintf(outcome, sizeof outcome, "failed: %s", ctx->error_code);
             job_fail_reset(ctx);
             if ((rc = answer_exec(ctx, "ROLLBACK TO SAVEPOINT webhook", 0, NULL)))
                 return rc;
-        } else {
-            snprintf(outcome, sizeof outcome, "applied");
         }
     }
     const char *done[] = {event_id, outcome};

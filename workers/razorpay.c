@@ -647,3 +647,98 @@ int razorpay_payout_create(razorpay_t *self, const razorpay_payout_t *payout,
                          .idempotency_key = idempotency_key};
     return rzp_call_with_body(self, &req, &body, res);
 }
+
+/* Contact types Razorpay has out of the box (custom ones are made on the
+ * dashboard only, and mandi needs none). */
+static const char *const rzp_contact_types[] = {"customer", "vendor", "employee", "self", NULL};
+
+static int rzp_one_of(const char *s, const char *const *set)
+{
+    for (; s && *set; set++)
+        if (strcmp(s, *set) == 0)
+            return 1;
+    return 0;
+}
+
+/* An optional string of at most max bytes: NULL, or 1..max. */
+static int rzp_optional_ok(const char *s, size_t max)
+{
+    return !s || (s[0] && strnlen(s, max + 1) <= max);
+}
+
+int razorpay_contact_create(razorpay_t *self, const razorpay_contact_t *contact,
+                            razorpay_result_t *res)
+{
+    if (!contact || !contact->name || strlen(contact->name) < 3 || strlen(contact->name) > 50)
+        return rzp_refuse(res, "razorpay contact: name must be 3 to 50 characters");
+    if (!rzp_one_of(contact->type, rzp_contact_types))
+        return rzp_refuse(res, "razorpay contact: type must be customer, vendor, employee or self");
+    if (!rzp_optional_ok(contact->reference_id, RZP_RECEIPT_MAX))
+        return rzp_refuse(res, "razorpay contact: reference_id must be 1 to 40 characters");
+    if (!rzp_optional_ok(contact->email, 254) || !rzp_optional_ok(contact->contact, 32))
+        return rzp_refuse(res, "razorpay contact: email or contact is empty or too long");
+    if (contact->notes_json && !rzp_object_ok(contact->notes_json))
+        return rzp_refuse(res, "razorpay contact: notes must be a JSON object");
+    buf_t body = BUF_INIT;
+    buf_append_char(&body, '{');
+    rzp_json_str(&body, "name", contact->name);
+    rzp_json_str(&body, "email", contact->email);
+    rzp_json_str(&body, "contact", contact->contact);
+    rzp_json_str(&body, "type", contact->type);
+    rzp_json_str(&body, "reference_id", contact->reference_id);
+    rzp_json_raw(&body, "notes", contact->notes_json);
+    rzp_request_t req = {.method = "POST", .path = "/v1/contacts"};
+    return rzp_call_with_body(self, &req, &body, res);
+}
+
+/* Why account cannot be sent, or NULL when it can. The details go into the
+ * body as strings, so only their presence and shape are checked here;
+ * Razorpay judges the rest (an IFSC that names no branch, ...). */
+static const char *rzp_fund_account_problem(const razorpay_fund_account_t *a)
+{
+    if (!a || !rzp_id_ok(a->contact_id))
+        return "contact_id must be a contact id";
+    if (a->account_type && strcmp(a->account_type, "vpa") == 0) {
+        const char *at = a->vpa ? strchr(a->vpa, '@') : NULL;
+        if (!at || at == a->vpa || !at[1] || strlen(a->vpa) > 100)
+            return "vpa must be a UPI address, handle@provider";
+        return NULL;
+    }
+    if (!a->account_type || strcmp(a->account_type, "bank_account") != 0)
+        return "account_type must be bank_account or vpa";
+    if (!a->name || strlen(a->name) < 3 || strlen(a->name) > 120)
+        return "the bank account's name must be 3 to 120 characters";
+    if (!rzp_token_ok(a->ifsc, 11, 11, ""))
+        return "ifsc must be 11 letters or digits";
+    if (!rzp_token_ok(a->account_number, 5, 35, ""))
+        return "account_number must be 5 to 35 letters or digits";
+    return NULL;
+}
+
+int razorpay_fund_account_create(razorpay_t *self, const razorpay_fund_account_t *account,
+                                 razorpay_result_t *res)
+{
+    const char *problem = rzp_fund_account_problem(account);
+    if (problem)
+        return rzp_refuse(res, "razorpay fund account: %s", problem);
+    int vpa = strcmp(account->account_type, "vpa") == 0;
+    /* The inner object first: {name, ifsc, account_number} or {address}. */
+    buf_t inner = BUF_INIT;
+    buf_append_char(&inner, '{');
+    if (vpa) {
+        rzp_json_str(&inner, "address", account->vpa);
+    } else {
+        rzp_json_str(&inner, "name", account->name);
+        rzp_json_str(&inner, "ifsc", account->ifsc);
+        rzp_json_str(&inner, "account_number", account->account_number);
+    }
+    buf_append_char(&inner, '}');
+    buf_t body = BUF_INIT;
+    buf_append_char(&body, '{');
+    rzp_json_str(&body, "contact_id", account->contact_id);
+    rzp_json_str(&body, "account_type", account->account_type);
+    rzp_json_raw(&body, vpa ? "vpa" : "bank_account", inner.data);
+    buf_free(&inner);
+    rzp_request_t req = {.method = "POST", .path = "/v1/fund_accounts"};
+    return rzp_call_with_body(self, &req, &body, res);
+}

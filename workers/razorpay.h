@@ -1,10 +1,13 @@
 /*
  * razorpay - a client for the Razorpay REST API (orders, payments, refunds,
- * RazorpayX payouts) over libcurl.
+ * RazorpayX contacts, fund accounts and payouts) over libcurl.
  *
  * One client per worker process: it owns one curl easy handle, so
  * consecutive calls reuse the kept-alive connection. A client is not
  * thread-safe; the payments pool calls it from its handler thread only.
+ *
+ * RazorpayX needs a beneficiary before a payout: a contact (the person)
+ * and a fund account (their bank account or UPI address) under it.
  *
  * Every call is synchronous and bounded: each attempt has a connect and a
  * total timeout, and a call that meets a network error, a timeout or a 5xx
@@ -80,6 +83,29 @@ typedef struct {
 /* Whether self is the built-in test gateway (razorpay_test.h): made with
  * an empty key id, it answers in process and takes no real money. */
 int razorpay_is_test(const razorpay_t *self);
+/* A RazorpayX contact (POST /v1/contacts). Optional strings may be NULL. */
+typedef struct {
+    const char *name;         /* 3 to 50 characters of Razorpay's set (letters, digits,
+                                 space, ' - _ / ( ) , .), not ending in another */
+    const char *type;         /* customer, vendor, employee or self */
+    const char *reference_id; /* optional, ours (e.g. our user id), at most 40 characters */
+    const char *email;        /* optional */
+    const char *contact;      /* optional phone number */
+    const char *notes_json;   /* optional JSON object of string values */
+} razorpay_contact_t;
+
+/* A fund account (POST /v1/fund_accounts): a contact's bank account or UPI
+ * address. account_type picks which of the two groups is used. */
+typedef struct {
+    const char *contact_id;   /* cont_... */
+    const char *account_type; /* "bank_account" or "vpa" */
+    /* bank_account */
+    const char *name;           /* the holder's name, as the bank has it */
+    const char *ifsc;           /* 11 characters */
+    const char *account_number; /* 5 to 35 letters or digits */
+    /* vpa */
+    const char *vpa; /* a UPI address, handle@provider */
+} razorpay_fund_account_t;
 
 /* Fills cfg from the settings RAZORPAY_API_BASE, RAZORPAY_KEY_ID,
  * RAZORPAY_KEY_SECRET, RAZORPAY_CONNECT_TIMEOUT_MS, RAZORPAY_TIMEOUT_MS,
@@ -146,5 +172,19 @@ int razorpay_payments_list(razorpay_t *self, int64_t from, int64_t to, int count
  * of the payout: a new key for the same payout may pay twice. */
 int razorpay_payout_create(razorpay_t *self, const razorpay_payout_t *payout,
                            const char *idempotency_key, razorpay_result_t *res);
+
+/* POST /v1/contacts {name, type, reference_id, email, contact, notes}.
+ * There is no idempotency key: Razorpay answers a contact whose details all
+ * match an existing one with that contact, so a retried create (the same
+ * bytes) does not make a second one. */
+int razorpay_contact_create(razorpay_t *self, const razorpay_contact_t *contact,
+                            razorpay_result_t *res);
+
+/* POST /v1/fund_accounts {contact_id, account_type, bank_account: {name, ifsc,
+ * account_number}} or {contact_id, account_type, vpa: {address}}. Like
+ * contacts, the same details for the same contact answer the existing fund
+ * account, so a retry is safe. */
+int razorpay_fund_account_create(razorpay_t *self, const razorpay_fund_account_t *account,
+                                 razorpay_result_t *res);
 
 #endif

@@ -4,17 +4,21 @@ razorpay - a local fake of the Razorpay API, for tests.
 
 It speaks Razorpay's wire format for the calls mandi makes: HTTP Basic auth
 with a key id and secret, JSON entities shaped like Razorpay's (orders,
-payments, refunds, RazorpayX payouts), its error body
+payments, refunds, RazorpayX contacts, fund accounts and payouts), its error body
 {"error": {"code", "description", "source", "step", "reason", "metadata",
 "field"}}, the X-Refund-Idempotency and X-Payout-Idempotency headers, and
 webhooks signed with X-Razorpay-Signature (HMAC-SHA256 hex of the raw body
 under the webhook secret). Like Razorpay, it does not dedupe orders by
-receipt, and an empty "notes" comes back as [] rather than {}.
+receipt, and an empty "notes" comes back as [] rather than {}. Like
+RazorpayX, it answers a contact (or a fund account) whose details all match
+an existing one with that one rather than making another, and it pays out
+only to a fund account it has (UPI to a vpa, IMPS/NEFT/RTGS to a bank
+account) from the RazorpayX account number it was given, if given one.
 
 Standalone (prints its URL, then serves until SIGINT or SIGTERM):
 
     python3 tests/fakes/razorpay.py --port 0 --key-id K --key-secret S \\
-        --webhook-secret W [--webhook-url URL]
+        --webhook-secret W [--webhook-url URL] [--account-number N]
 
 In process (what Python tests do):
 
@@ -109,6 +113,19 @@ ORDER_FIELDS = {"amount", "currency", "receipt", "notes", "partial_payment",
                 "first_payment_min_amount", "payment_capture", "offer_id"}
 CAPTURE_FIELDS = {"amount", "currency"}
 REFUND_FIELDS = {"amount", "speed", "notes", "receipt"}
+CONTACT_FIELDS = {"name", "email", "contact", "type", "reference_id", "notes"}
+FUND_ACCOUNT_FIELDS = {"contact_id", "account_type", "bank_account", "vpa"}
+BANK_ACCOUNT_FIELDS = {"name", "ifsc", "account_number"}
+CONTACT_TYPES = ("customer", "vendor", "employee", "self")
+# Razorpay's names: letters, digits, space and \u2019 - _ / ( ) , . only,
+# not ending in one of the specials other than '.'.
+NAME_CHARS = re.compile(r"^[A-Za-z0-9 \u2019\-_/(),.]+$")
+IFSC = re.compile(r"^[A-Z]{4}0[A-Z0-9]{6}$")
+VPA = re.compile(r"^[A-Za-z0-9.\-_]{1,256}@[A-Za-z]{2,64}$")
+BANKS = {"HDFC": "HDFC Bank", "ICIC": "ICICI Bank", "SBIN": "State Bank of India",
+         "UTIB": "Axis Bank", "KKBK": "Kotak Mahindra Bank"}
+# A payout's mode must suit its fund account.
+MODES_FOR = {"bank_account": ("NEFT", "RTGS", "IMPS"), "vpa": ("UPI",)}
 PAYOUT_FIELDS = {"account_number", "fund_account_id", "amount", "currency", "mode", "purpose",
                  "queue_if_low_balance", "reference_id", "narration", "notes"}
 
@@ -215,7 +232,7 @@ class FakeRazorpay:
     def __init__(self, key_id=DEFAULT_KEY_ID, key_secret=DEFAULT_KEY_SECRET,
                  webhook_secret=DEFAULT_WEBHOOK_SECRET, host="127.0.0.1", port=0,
                  account_id=DEFAULT_ACCOUNT_ID, webhook_url=None, refund_status="pending",
-                 payout_balance=None):
+                 payout_balance=None, account_number=None):
         self.key_id = key_id
         self.key_secret = key_secret
         self.webhook_secret = webhook_secret
@@ -225,6 +242,8 @@ class FakeRazorpay:
             raise ValueError("refund_status is pending or processed")
         self.refund_status = refund_status
         self.initial_payout_balance = payout_balance
+        # The RazorpayX account payouts must come from; None takes any.
+        self.account_number = account_number
         self.host = host
         self.port = port
         self._lock = threading.RLock()
@@ -294,6 +313,8 @@ class FakeRazorpay:
             self.payments = {}
             self.refunds = {}
             self.payouts = {}
+            self.contacts = {}
+            self.fund_accounts = {}
             self.refund_keys = {}  # key -> (request body, refund id)
             self.payout_keys = {}  # key -> (request body, payout id)
             self.faults = []
@@ -450,10 +471,18 @@ class FakeRazorpay:
         for field in ("account_number", "fund_account_id", "mode", "purpose"):
             if not isinstance(body.get(field), str) or not body[field]:
                 raise bad_request("The %s field is required." % field, field)
+        if self.account_number is not None and body["account_number"] != self.account_number:
+            raise bad_request("The account number is invalid.", "account_number")
         if not body["fund_account_id"].startswith("fa_"):
             raise bad_request("The fund account id provided is invalid", "fund_account_id")
         if body["mode"] not in PAYOUT_MODES:
             raise bad_request("Invalid payout mode", "mode")
+        fund_account = self.fund_accounts.get(body["fund_account_id"])
+        if not fund_account:
+            raise ApiError(400, "The id provided does not exist", "fund_account_id")
+        if body["mode"] not in MODES_FOR[fund_account["account_type"]]:
+            raise bad_request("Invalid combination of payout mode (%s) and beneficiary account "
+                              "type (%s)" % (body["mode"], fund_account["account_type"]), "mode")
         amount = check_amount(body.get("amount"))
         check_currency(body)
         ref = body.get("reference_id")
@@ -493,6 +522,95 @@ class FakeRazorpay:
 
     def fetch_payout(self, payout_id):
         return 200, self._get(self.payouts, payout_id)
+
+    @staticmethod
+    def _check_name(value, field, longest):
+        if not isinstance(value, str) or not value:
+            raise bad_request("The %s field is required." % field, field)
+        if not 3 <= len(value) <= longest or not NAME_CHARS.match(value) or \
+                not (value[-1].isalnum() or value[-1] == "."):
+            raise bad_request("The %s field is invalid." % field, field)
+        return value
+
+    @staticmethod
+    def _optional_str(body, field, longest):
+        value = body.get(field)
+        if value is not None and (not isinstance(value, str) or len(value) > longest):
+            raise bad_request("The %s may not be greater than %d characters." % (field, longest),
+                              field)
+        return value
+
+    def create_contact(self, body):
+        check_fields(body, CONTACT_FIELDS)
+        name = self._check_name(body.get("name"), "name", 50)
+        kind = body.get("type")
+        if kind is not None and kind not in CONTACT_TYPES:
+            raise bad_request("Invalid type: %s" % kind, "type")
+        ref = self._optional_str(body, "reference_id", 40)
+        email = self._optional_str(body, "email", 254)
+        phone = self._optional_str(body, "contact", 32)
+        notes = check_notes(body.get("notes"))
+        details = (name, email, phone, kind, ref)
+        for c in self.contacts.values():
+            if (c["name"], c["email"], c["contact"], c["type"], c["reference_id"]) == details:
+                return 200, c
+        contact = {
+            "id": self._new_id("cont_", self.contacts), "entity": "contact", "name": name,
+            "contact": phone, "email": email, "type": kind, "reference_id": ref,
+            "batch_id": None, "active": True, "notes": notes_out(notes),
+            "created_at": int(time.time()),
+        }
+        self.contacts[contact["id"]] = contact
+        return 200, contact
+
+    def create_fund_account(self, body):
+        check_fields(body, FUND_ACCOUNT_FIELDS)
+        contact_id = body.get("contact_id")
+        if not isinstance(contact_id, str) or not contact_id:
+            raise bad_request("The contact id field is required.", "contact_id")
+        if contact_id not in self.contacts:
+            raise ApiError(400, "The id provided does not exist", "contact_id")
+        kind = body.get("account_type")
+        if kind not in MODES_FOR:
+            raise bad_request("Invalid account type: %s" % kind, "account_type")
+        other = "vpa" if kind == "bank_account" else "bank_account"
+        if other in body:
+            raise bad_request("%s is/are not required and should not be sent" % other, other)
+        given = body.get(kind)
+        if not isinstance(given, dict):
+            raise bad_request("The %s field is required." % kind, kind)
+        if kind == "bank_account":
+            check_fields(given, BANK_ACCOUNT_FIELDS)
+            name = self._check_name(given.get("name"), "name", 120)
+            ifsc = given.get("ifsc")
+            if not isinstance(ifsc, str) or not IFSC.match(ifsc):
+                raise bad_request("Invalid IFSC Code in Bank Account", "ifsc")
+            number = given.get("account_number")
+            if not isinstance(number, str) or not re.fullmatch(r"[A-Za-z0-9]{5,35}", number):
+                raise bad_request("The account number format is invalid.", "account_number")
+            details = {"ifsc": ifsc, "bank_name": BANKS.get(ifsc[:4], ifsc[:4] + " Bank"),
+                       "name": name, "account_number": number, "notes": []}
+            same = lambda fa: (fa["bank_account"]["ifsc"], fa["bank_account"]["name"],  # noqa
+                               fa["bank_account"]["account_number"]) == (ifsc, name, number)
+        else:
+            check_fields(given, {"address"})
+            address = given.get("address")
+            if not isinstance(address, str) or not VPA.match(address):
+                raise bad_request("Invalid VPA. Please enter a valid Virtual Payment Address",
+                                  "address")
+            handle, _, provider = address.partition("@")
+            details = {"username": handle, "handle": provider, "address": address}
+            same = lambda fa: fa["vpa"]["address"] == address  # noqa
+        for fa in self.fund_accounts.values():
+            if fa["contact_id"] == contact_id and fa["account_type"] == kind and same(fa):
+                return 200, fa
+        account = {
+            "id": self._new_id("fa_", self.fund_accounts), "entity": "fund_account",
+            "contact_id": contact_id, "account_type": kind, kind: details, "active": True,
+            "batch_id": None, "created_at": int(time.time()),
+        }
+        self.fund_accounts[account["id"]] = account
+        return 200, account
 
     # ---- state changes that Razorpay makes on its own ---------------------------------
 
@@ -674,12 +792,16 @@ class FakeRazorpay:
             return copy.deepcopy({
                 "counts": {"orders": len(self.orders), "payments": len(self.payments),
                            "refunds": len(self.refunds), "payouts": len(self.payouts),
+                           "contacts": len(self.contacts),
+                           "fund_accounts": len(self.fund_accounts),
                            "requests": len(self.log), "events": len(self.events),
                            "deliveries": len(self.deliveries)},
                 "orders": list(self.orders.values()),
                 "payments": list(self.payments.values()),
                 "refunds": list(self.refunds.values()),
                 "payouts": list(self.payouts.values()),
+                "contacts": list(self.contacts.values()),
+                "fund_accounts": list(self.fund_accounts.values()),
                 "payout_balance": self.payout_balance,
             })
 
@@ -849,6 +971,8 @@ API_ROUTES = [
     ("GET", r"/v1/payments/" + ID + "/refunds",
      lambda f, m, b, q, k: f.children(f.payments, m["id"], f.refunds, "payment_id")),
     ("GET", r"/v1/refunds/" + ID, lambda f, m, b, q, k: f.fetch_refund(m["id"])),
+    ("POST", r"/v1/contacts", lambda f, m, b, q, k: f.create_contact(b)),
+    ("POST", r"/v1/fund_accounts", lambda f, m, b, q, k: f.create_fund_account(b)),
     ("POST", r"/v1/payouts", lambda f, m, b, q, k: f.create_payout(b, k)),
     ("GET", r"/v1/payouts/" + ID, lambda f, m, b, q, k: f.fetch_payout(m["id"])),
 ]
@@ -1076,11 +1200,14 @@ def main(argv=None):
                         help="status of a new refund")
     parser.add_argument("--payout-balance", type=int, default=None,
                         help="RazorpayX balance in paise (default: unlimited)")
+    parser.add_argument("--account-number", default=None,
+                        help="the RazorpayX account payouts must come from (default: any)")
     args = parser.parse_args(argv)
     fake = FakeRazorpay(key_id=args.key_id, key_secret=args.key_secret,
                         webhook_secret=args.webhook_secret, host=args.host, port=args.port,
                         account_id=args.account_id, webhook_url=args.webhook_url,
-                        refund_status=args.refund_status, payout_balance=args.payout_balance)
+                        refund_status=args.refund_status, payout_balance=args.payout_balance,
+                        account_number=args.account_number)
 
     def on_signal(signum, frame):
         threading.Thread(target=fake.stop, daemon=True).start()

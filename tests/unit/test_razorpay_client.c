@@ -630,6 +630,39 @@ static void test_retries_exhausted(void)
     razorpay_destroy(&rzp);
 }
 
+/* A contact and a fund account for it (a UPI address when vpa is given,
+ * else a bank account), as RazorpayX needs before a payout; the fund
+ * account's id goes into fa. */
+static void fund_account(razorpay_t *rzp, const char *vpa, char fa[64])
+{
+    razorpay_result_t res = RAZORPAY_RESULT_INIT;
+    const razorpay_contact_t contact = {
+        .name = "Asha Rao", .type = "customer", .reference_id = "user-fund-account"};
+    fa[0] = '\0';
+    CHECK_INT(razorpay_contact_create(rzp, &contact, &res), 0);
+    doc_t d;
+    doc_parse(&d, res.body.data, res.body.len);
+    char contact_id[64];
+    snprintf(contact_id, sizeof contact_id, "%s", jstr(d.root, "id"));
+    doc_free(&d);
+    razorpay_fund_account_t account = {.contact_id = contact_id};
+    if (vpa) {
+        account.account_type = "vpa";
+        account.vpa = vpa;
+    } else {
+        account.account_type = "bank_account";
+        account.name = "Asha Rao";
+        account.ifsc = "HDFC0001234";
+        account.account_number = "123456781234";
+    }
+    CHECK_INT(razorpay_fund_account_create(rzp, &account, &res), 0);
+    doc_parse(&d, res.body.data, res.body.len);
+    snprintf(fa, 64, "%s", jstr(d.root, "id"));
+    doc_free(&d);
+    CHECK(strncmp(fa, "fa_", 3) == 0);
+    razorpay_result_free(&res);
+}
+
 /* An answer that never comes: the attempt times out and is retried. A
  * payout whose answer is lost that way is found again by its key. */
 static void test_timeout_retry(void)
@@ -645,9 +678,11 @@ static void test_timeout_retry(void)
     CHECK_INT(res.attempts, 2);
     CHECK_INT(received_count("POST", "/v1/orders"), before + 2);
 
+    char fa[64];
+    fund_account(rzp, NULL, fa);
     const razorpay_payout_t payout = {
         .account_number = "7878780080316316",
-        .fund_account_id = "fa_00000000000001",
+        .fund_account_id = fa,
         .amount_paise = 250000,
         .mode = "IMPS",
         .purpose = "payout",
@@ -732,12 +767,166 @@ static void test_connection_refused(void)
     razorpay_destroy(&rzp);
 }
 
+/* Contacts and fund accounts: the bodies RazorpayX documents, the same
+ * details answered with the same entity (so a retry makes none twice),
+ * Razorpay's refusals read, and arguments refused before sending. */
+static void test_contact_and_fund_account(void)
+{
+    razorpay_t *rzp = client(KEY_SECRET, 0);
+    razorpay_result_t res = RAZORPAY_RESULT_INIT;
+    const razorpay_contact_t contact = {.name = "Meera Iyer",
+                                        .type = "customer",
+                                        .reference_id = "5b0c6a2e-6f1d-4a57-9d43-0e6f1c2b3a4d",
+                                        .notes_json = "{\"source\":\"mandi\"}"};
+    CHECK_INT(razorpay_contact_create(rzp, &contact, &res), 0);
+    doc_t d;
+    doc_parse(&d, res.body.data, res.body.len);
+    char contact_id[64];
+    snprintf(contact_id, sizeof contact_id, "%s", jstr(d.root, "id"));
+    CHECK(strncmp(contact_id, "cont_", 5) == 0);
+    CHECK_STR(jstr(d.root, "entity"), "contact");
+    CHECK_STR(jstr(d.root, "type"), "customer");
+    CHECK_STR(jstr(d.root, "reference_id"), contact.reference_id);
+    doc_free(&d);
+    doc_t log;
+    received("POST", "/v1/contacts", &log);
+    size_t n = (size_t)jint(log.root, "count");
+    char p[64];
+    snprintf(p, sizeof p, "items.%zu.body", n - 1);
+    CHECK_STR(jstr(log.root, p), "{\"name\":\"Meera Iyer\",\"type\":\"customer\","
+                                 "\"reference_id\":\"5b0c6a2e-6f1d-4a57-9d43-0e6f1c2b3a4d\","
+                                 "\"notes\":{\"source\":\"mandi\"}}");
+    snprintf(p, sizeof p, "items.%zu.auth_user", n - 1);
+    CHECK_STR(jstr(log.root, p), KEY_ID);
+    doc_free(&log);
+    /* The same details again: the same contact. */
+    CHECK_INT(razorpay_contact_create(rzp, &contact, &res), 0);
+    doc_parse(&d, res.body.data, res.body.len);
+    CHECK_STR(jstr(d.root, "id"), contact_id);
+    doc_free(&d);
+
+    razorpay_fund_account_t bank = {.contact_id = contact_id,
+                                    .account_type = "bank_account",
+                                    .name = "Meera Iyer",
+                                    .ifsc = "SBIN0005943",
+                                    .account_number = "00112233445566"};
+    CHECK_INT(razorpay_fund_account_create(rzp, &bank, &res), 0);
+    doc_parse(&d, res.body.data, res.body.len);
+    char fa_bank[64];
+    snprintf(fa_bank, sizeof fa_bank, "%s", jstr(d.root, "id"));
+    CHECK(strncmp(fa_bank, "fa_", 3) == 0);
+    CHECK_STR(jstr(d.root, "entity"), "fund_account");
+    CHECK_STR(jstr(d.root, "contact_id"), contact_id);
+    CHECK_STR(jstr(d.root, "bank_account.account_number"), "00112233445566");
+    CHECK_STR(jstr(d.root, "bank_account.bank_name"), "State Bank of India");
+    doc_free(&d);
+    received("POST", "/v1/fund_accounts", &log);
+    n = (size_t)jint(log.root, "count");
+    snprintf(p, sizeof p, "items.%zu.body", n - 1);
+    char expect[256];
+    snprintf(expect, sizeof expect,
+             "{\"contact_id\":\"%s\",\"account_type\":\"bank_account\",\"bank_account\":"
+             "{\"name\":\"Meera Iyer\",\"ifsc\":\"SBIN0005943\",\"account_number\":"
+             "\"00112233445566\"}}",
+             contact_id);
+    CHECK_STR(jstr(log.root, p), expect);
+    doc_free(&log);
+
+    const razorpay_fund_account_t vpa = {
+        .contact_id = contact_id, .account_type = "vpa", .vpa = "meera.iyer@okicici"};
+    CHECK_INT(razorpay_fund_account_create(rzp, &vpa, &res), 0);
+    doc_parse(&d, res.body.data, res.body.len);
+    char fa_vpa[64];
+    snprintf(fa_vpa, sizeof fa_vpa, "%s", jstr(d.root, "id"));
+    CHECK(strcmp(fa_vpa, fa_bank) != 0);
+    CHECK_STR(jstr(d.root, "vpa.address"), "meera.iyer@okicici");
+    CHECK_STR(jstr(d.root, "vpa.handle"), "okicici");
+    doc_free(&d);
+    /* Retried after a 500: the same bytes, and one fund account. */
+    doc_t state;
+    CHECK_INT(ctl("GET", "/__fake/state", NULL, &state), 200);
+    int64_t accounts = jint(state.root, "counts.fund_accounts");
+    doc_free(&state);
+    fault("/v1/fund_accounts", "error", 1, "after", 0);
+    CHECK_INT(razorpay_fund_account_create(rzp, &vpa, &res), 0);
+    CHECK_INT(res.attempts, 2);
+    doc_parse(&d, res.body.data, res.body.len);
+    CHECK_STR(jstr(d.root, "id"), fa_vpa);
+    doc_free(&d);
+    CHECK_INT(ctl("GET", "/__fake/state", NULL, &state), 200);
+    CHECK_INT(jint(state.root, "counts.fund_accounts"), accounts);
+    doc_free(&state);
+
+    /* Razorpay's refusals: a contact it does not know, an IFSC of the wrong
+     * shape past our own check, a name of characters it does not take. */
+    bank.contact_id = "cont_00000000000009";
+    CHECK_INT(razorpay_fund_account_create(rzp, &bank, &res), -1);
+    CHECK_INT(res.status, 400);
+    CHECK_STR(res.error_field, "contact_id");
+    CHECK_STR(res.error_code, "BAD_REQUEST_ERROR");
+    bank.contact_id = contact_id;
+    bank.ifsc = "SBIN1005943";
+    CHECK_INT(razorpay_fund_account_create(rzp, &bank, &res), -1);
+    CHECK_STR(res.error_field, "ifsc");
+    CHECK(!razorpay_result_retryable(&res));
+    razorpay_contact_t odd = contact;
+    odd.name = "Meera \"M\" Iyer";
+    CHECK_INT(razorpay_contact_create(rzp, &odd, &res), -1);
+    CHECK_INT(res.status, 400);
+    CHECK_STR(res.error_field, "name");
+
+    /* Refused before sending: nothing reaches the fake. */
+    size_t contacts = received_count("POST", "/v1/contacts");
+    size_t funds = received_count("POST", "/v1/fund_accounts");
+    odd = contact;
+    odd.name = "Al";
+    CHECK_INT(razorpay_contact_create(rzp, &odd, &res), -1);
+    odd = contact;
+    odd.type = "friend";
+    CHECK_INT(razorpay_contact_create(rzp, &odd, &res), -1);
+    odd = contact;
+    odd.reference_id = "01234567890123456789012345678901234567890";
+    CHECK_INT(razorpay_contact_create(rzp, &odd, &res), -1);
+    odd = contact;
+    odd.notes_json = "[1]";
+    CHECK_INT(razorpay_contact_create(rzp, &odd, &res), -1);
+    CHECK_INT(razorpay_contact_create(rzp, NULL, &res), -1);
+    CHECK_INT(res.status, 0);
+    CHECK_INT(res.attempts, 0);
+    razorpay_fund_account_t bad = bank;
+    bad.ifsc = "SBIN0005943";
+    bad.contact_id = "cont_../x";
+    CHECK_INT(razorpay_fund_account_create(rzp, &bad, &res), -1);
+    bad = bank;
+    bad.account_type = "card";
+    CHECK_INT(razorpay_fund_account_create(rzp, &bad, &res), -1);
+    bad = bank;
+    bad.account_number = "12-34-56";
+    CHECK_INT(razorpay_fund_account_create(rzp, &bad, &res), -1);
+    bad = bank;
+    bad.ifsc = "SBIN\"05943";
+    CHECK_INT(razorpay_fund_account_create(rzp, &bad, &res), -1);
+    razorpay_fund_account_t no_at = vpa;
+    no_at.vpa = "meera.iyer";
+    CHECK_INT(razorpay_fund_account_create(rzp, &no_at, &res), -1);
+    CHECK_INT(razorpay_fund_account_create(rzp, NULL, &res), -1);
+    CHECK_INT(res.status, 0);
+    CHECK(strstr(res.why, "razorpay fund account") != NULL);
+    CHECK_INT(received_count("POST", "/v1/contacts"), contacts);
+    CHECK_INT(received_count("POST", "/v1/fund_accounts"), funds);
+
+    razorpay_result_free(&res);
+    razorpay_destroy(&rzp);
+}
+
 static void test_payout(void)
 {
     razorpay_t *rzp = client(KEY_SECRET, 0);
+    char fa[64];
+    fund_account(rzp, "asha.rao@okaxis", fa);
     razorpay_payout_t payout = {
         .account_number = "7878780080316316",
-        .fund_account_id = "fa_00000000000002",
+        .fund_account_id = fa,
         .amount_paise = 100000,
         .mode = "UPI",
         .purpose = "refund",
@@ -748,7 +937,7 @@ static void test_payout(void)
     doc_parse(&d, res.body.data, res.body.len);
     CHECK_STR(jstr(d.root, "entity"), "payout");
     CHECK_STR(jstr(d.root, "status"), "processing");
-    CHECK_STR(jstr(d.root, "fund_account_id"), "fa_00000000000002");
+    CHECK_STR(jstr(d.root, "fund_account_id"), fa);
     CHECK_INT(jint(d.root, "amount"), 100000);
     doc_free(&d);
 
@@ -783,12 +972,23 @@ static void test_payout(void)
     CHECK_INT(res.status, 0);
     CHECK_INT(received_count("POST", "/v1/payouts"), before);
 
-    /* Razorpay's own validation: a mode it does not know. */
-    payout.fund_account_id = "fa_00000000000002";
+    /* Razorpay's own validation: a mode it does not know, one that does
+     * not suit a UPI address, a fund account it does not have. */
+    payout.fund_account_id = fa;
     payout.mode = "PIGEON";
     CHECK_INT(razorpay_payout_create(rzp, &payout, "pout-key-0004", &res), -1);
     CHECK_INT(res.status, 400);
     CHECK_STR(res.error_field, "mode");
+    payout.mode = "IMPS";
+    CHECK_INT(razorpay_payout_create(rzp, &payout, "pout-key-0005", &res), -1);
+    CHECK_INT(res.status, 400);
+    CHECK_STR(res.error_field, "mode");
+    payout.mode = "UPI";
+    payout.fund_account_id = "fa_00000000000009";
+    CHECK_INT(razorpay_payout_create(rzp, &payout, "pout-key-0006", &res), -1);
+    CHECK_INT(res.status, 400);
+    CHECK_STR(res.error_field, "fund_account_id");
+    CHECK(!razorpay_result_retryable(&res));
 
     razorpay_result_free(&res);
     razorpay_destroy(&rzp);
@@ -941,6 +1141,7 @@ int main(void)
     test_retries_exhausted();
     test_timeout_retry();
     test_closed_connection();
+    test_contact_and_fund_account();
     test_payout();
     test_list_and_keepalive();
     test_webhook_signature_from_fake();
