@@ -14,7 +14,8 @@ CREATE TABLE refunds (
     -- '<payment id>-<seq>', the same for every try at this refund, even a
     -- try whose first attempt was rolled back after Razorpay acted on it.
     seq                integer     NOT NULL CHECK (seq > 0),
-    order_id           uuid        REFERENCES orders (id),   -- a cancelled order's refund
+    order_id           uuid        REFERENCES orders (id),   -- the order it gives back for
+    cancellation       boolean     NOT NULL DEFAULT false,   -- made by the order's cancellation
     amount_paise       bigint      NOT NULL CHECK (amount_paise > 0),
     reason             text        NOT NULL,
     status             text        NOT NULL DEFAULT 'queued'
@@ -27,9 +28,10 @@ CREATE TABLE refunds (
     processed_at       timestamptz,
     UNIQUE (payment_id, seq)
 );
--- An order is refunded once, whichever of its cancellation and its late
--- payment comes second.
-CREATE UNIQUE INDEX refunds_order_once ON refunds (order_id) WHERE order_id IS NOT NULL;
+-- A cancelled order is refunded once, whichever of its cancellation and
+-- its late payment comes second. (Finance may refund parts of an order too.)
+CREATE UNIQUE INDEX refunds_cancellation_once ON refunds (order_id) WHERE cancellation;
+CREATE INDEX refunds_order ON refunds (order_id) WHERE order_id IS NOT NULL;
 CREATE INDEX refunds_status ON refunds (status, created_at DESC);
 
 -- The payment that paid an order (set when it is settled), so a
@@ -40,6 +42,7 @@ CREATE FUNCTION mandi_refund_json(r refunds) RETURNS jsonb
     LANGUAGE sql STABLE
     RETURN jsonb_build_object(
         'id', r.id, 'payment_id', r.payment_id, 'order_id', r.order_id,
+        'cancellation', r.cancellation,
         'amount_paise', r.amount_paise, 'currency', 'INR', 'reason', r.reason,
         'status', r.status, 'razorpay_refund_id', r.razorpay_refund_id,
         'failure_reason', r.failure_reason, 'created_at', mandi_ts(r.created_at),

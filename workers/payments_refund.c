@@ -92,23 +92,30 @@ static int refund_event(job_ctx_t *ctx, const char *topic, const char *id)
 }
 
 /* Opens refund id of the locked payment p for amount (> 0, within what is
- * left) with its money moved to refunds pending. order: the cancelled
- * order it is for, or NULL. Returns 0, 1 when that order was refunded
- * before (nothing done), or the status answered. */
+ * left) with its money moved to refunds pending. order: the order it gives
+ * back for, or NULL; cancellation: made by that order's cancellation (once
+ * per order). Returns 0, 1 when that cancellation was refunded before
+ * (nothing done), or the status answered. */
 static int open_refund(job_ctx_t *ctx, const char *id, const refundable_t *p, const char *order,
-                       int64_t amount, const char *reason)
+                       int cancellation, int64_t amount, const char *reason)
 {
     char amt[24], seq[16], from[LEDGER_CODE_SIZE];
     snprintf(amt, sizeof amt, "%lld", (long long)amount);
     snprintf(seq, sizeof seq, "%d", p->next_seq);
-    const char *params[] = {
-        id, p->id, seq, order, amt, reason, ctx->job->user_id[0] ? ctx->job->user_id : NULL};
+    const char *params[] = {id,
+                            p->id,
+                            seq,
+                            order,
+                            amt,
+                            reason,
+                            ctx->job->user_id[0] ? ctx->job->user_id : NULL,
+                            cancellation ? "true" : "false"};
     PGresult *res = PQexecParams(
         ctx->db,
-        "INSERT INTO refunds (id, payment_id, seq, order_id, amount_paise, reason, actor_id) "
-        "VALUES ($1::uuid, $2::uuid, $3::int, $4::uuid, $5::bigint, $6, $7::uuid) "
-        "ON CONFLICT (order_id) WHERE order_id IS NOT NULL DO NOTHING RETURNING 1",
-        7, NULL, params, NULL, NULL, 0);
+        "INSERT INTO refunds (id, payment_id, seq, order_id, amount_paise, reason, actor_id, "
+        "cancellation) VALUES ($1::uuid, $2::uuid, $3::int, $4::uuid, $5::bigint, $6, $7::uuid, "
+        "$8::boolean) ON CONFLICT (order_id) WHERE cancellation DO NOTHING RETURNING 1",
+        8, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
         return answer_db_failed(ctx, res);
     int made = PQntuples(res) == 1, rc;
@@ -255,15 +262,36 @@ static int answer_refund(job_ctx_t *ctx, int status, const char *id)
 
 /* ---- jobs --------------------------------------------------------------------- */
 
+/* What is left to refund of order `order` paid by payment: its total less
+ * its refunds not failed; 400 naming order_id when the payment did not pay
+ * it. */
+static int order_left(job_ctx_t *ctx, const char *payment, const char *order, int64_t *left)
+{
+    const char *params[] = {order, payment};
+    PGresult *res = PQexecParams(ctx->db,
+                                 "SELECT o.total_paise - (SELECT coalesce(sum(amount_paise), 0) "
+                                 "FROM refunds r WHERE r.order_id = o.id AND r.status <> 'failed') "
+                                 "FROM orders o WHERE o.id = $1::uuid AND o.paid_by = $2::uuid",
+                                 2, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        return answer_db_failed(ctx, res);
+    int found = PQntuples(res) == 1;
+    if (found)
+        *left = atoll(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return found ? 0 : input_fail(ctx, "order_id", "order_id is not an order this payment paid");
+}
+
 int payment_refund(job_ctx_t *ctx)
 {
     const msgpack_object *body;
-    char payment[37], reason[501 * 4];
+    char payment[37], order[37], reason[501 * 4];
     int64_t amount = 0;
-    int has_amount, rc;
+    int has_amount, has_order, rc;
     refundable_t p;
     if ((rc = input_body(ctx, &body)) ||
         (rc = input_uuid(ctx, body, "payment_id", IN_REQUIRED, payment, NULL)) ||
+        (rc = input_uuid(ctx, body, "order_id", IN_OPTIONAL, order, &has_order)) ||
         (rc = input_int(ctx, body, "amount", IN_OPTIONAL, 100, 10000000000LL, &amount,
                         &has_amount)) ||
         (rc = input_text(ctx, body, "reason", IN_REQUIRED, 3, 500, reason, sizeof reason, NULL)) ||
@@ -272,7 +300,14 @@ int payment_refund(job_ctx_t *ctx)
     if (strcmp(p.status, "captured") != 0)
         return job_fail(ctx, 409, "PAYMENT_NOT_CAPTURED",
                         "the payment is %s; only a captured payment can be refunded", p.status);
-    int64_t left = p.amount - p.refunded;
+    int64_t left = p.amount - p.refunded, of_order = 0;
+    /* A refund of an order is what its store's settlement takes off. */
+    if (has_order == IN_PRESENT) {
+        if ((rc = order_left(ctx, payment, order, &of_order)))
+            return rc;
+        if (of_order < left)
+            left = of_order < 0 ? 0 : of_order;
+    }
     if (left == 0)
         return job_fail(ctx, 409, "PAYMENT_FULLY_REFUNDED", "nothing is left to refund");
     if (has_amount != IN_PRESENT)
@@ -284,7 +319,8 @@ int payment_refund(job_ctx_t *ctx)
         job_fail_detail_str(ctx, "field", "amount");
         return 422;
     }
-    if ((rc = open_refund(ctx, ctx->job->id, &p, NULL, amount, reason)))
+    if ((rc = open_refund(ctx, ctx->job->id, &p, has_order == IN_PRESENT ? order : NULL, 0, amount,
+                          reason)))
         return rc;
     refund_row_t r;
     razorpay_result_t res = RAZORPAY_RESULT_INIT;
@@ -341,7 +377,7 @@ int refund_for_order(job_ctx_t *ctx, const char *payment, const char *order, int
         return 0;
     char id[37];
     uuid_v4(id);
-    if ((rc = open_refund(ctx, id, &p, order, amount, reason)) != 0)
+    if ((rc = open_refund(ctx, id, &p, order, order != NULL, amount, reason)) != 0)
         return rc == 1 ? 0 : rc;
     char body[64];
     int n = snprintf(body, sizeof body, "{\"refund_id\": \"%s\"}", id);

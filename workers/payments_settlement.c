@@ -5,7 +5,10 @@
  * delivered in it and not settled before, their item value (subtotal:
  * discounts are the platform's and delivery fees are not the merchant's),
  * less the store's commission, rounded down to the paisa so the merchant
- * never receives less than the rate says, and less refunds. The orders are
+ * never receives less than the rate says, and less what was refunded of
+ * those orders (at most what is left of them, so a settlement is never
+ * negative; a refund made after its order was settled is not taken off
+ * a later one). The orders are
  * claimed under a unique key, so two settlements can never count one order;
  * a cancelled settlement lets them go. The statuses follow one table.
  */
@@ -89,11 +92,20 @@ int settlement_create(job_ctx_t *ctx)
     const char *id[] = {ctx->job->id};
     res = PQexecParams(ctx->db,
                        "UPDATE settlements s SET order_count = t.n, gross_paise = t.gross, "
-                       "commission_paise = t.gross * s.commission_bps / 10000, "
-                       "net_paise = t.gross - t.gross * s.commission_bps / 10000 "
-                       "FROM (SELECT count(*) AS n, coalesce(sum(o.subtotal_paise), 0) AS gross "
-                       "      FROM settlement_orders so JOIN orders o ON o.id = so.order_id "
-                       "      WHERE so.settlement_id = $1::uuid) t "
+                       "commission_paise = t.commission, refunds_paise = t.refunds, "
+                       "net_paise = t.gross - t.commission - t.refunds "
+                       "FROM (SELECT n, gross, commission, "
+                       "        least(given, gross - commission) AS refunds "
+                       "      FROM (SELECT count(*) AS n, "
+                       "              coalesce(sum(o.subtotal_paise), 0) AS gross, "
+                       "              coalesce(sum(o.subtotal_paise), 0) * (SELECT commission_bps "
+                       "                FROM settlements WHERE id = $1::uuid) / 10000 "
+                       "                AS commission, "
+                       "              coalesce(sum((SELECT sum(f.amount_paise) FROM refunds f "
+                       "                WHERE f.order_id = o.id AND f.status <> 'failed')), 0) "
+                       "                AS given "
+                       "            FROM settlement_orders so JOIN orders o ON o.id = so.order_id "
+                       "            WHERE so.settlement_id = $1::uuid) x) t "
                        "WHERE s.id = $1::uuid RETURNING s.order_count",
                        1, NULL, id, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)

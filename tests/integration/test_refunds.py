@@ -197,6 +197,35 @@ class Refunds(PaymentsCase):
         self.assertEqual(self.rzp.requests(method="POST", path="/v1/payments/*/refund")[-1]
                          ["idempotency_key"], payment + "-2")
 
+    def test_a_refund_of_a_delivered_order_comes_off_its_settlement(self):
+        tok, p, made = self.razorpay_checkout(price=40000)
+        order, payment = made["orders"][0], made["payment"]
+        self.pay(tok, payment)
+        for status in ("PROCESSING", "SHIPPED", "DELIVERED"):
+            self.assertEqual(self.c.put("/api/orders/%s/status" % order["id"],
+                                        {"status": status}, token=self.admin).status, 200)
+        refund = lambda body: self.c.post("/api/payments/refund",  # noqa: E731
+                                          dict(payment_id=payment["payment_id"], **body),
+                                          token=self.finance)
+        r = refund({"order_id": order["id"], "amount": 5000, "reason": "one item damaged"})
+        self.assertEqual((r.status, r.data["order_id"], r.data["cancellation"]),
+                         (201, order["id"], False), r)
+        # No more than is left of the order; an order the payment did not pay
+        # is refused by name.
+        self.assertError(refund({"order_id": order["id"], "amount": order["total_paise"],
+                                 "reason": "too much"}), 422, "REFUND_TOO_LARGE", "amount")
+        _, _, other = self.razorpay_checkout()
+        self.assertError(refund({"order_id": other["orders"][0]["id"], "reason": "not it"}),
+                         400, "VALIDATION_ERROR", "order_id")
+        india_today = self.stack.psql("SELECT (now() AT TIME ZONE 'Asia/Kolkata')::date")
+        s = self.c.post("/api/settlements", {"store_id": self.shop["id"],
+                                             "period_start": india_today,
+                                             "period_end": india_today}, token=self.finance)
+        self.assertEqual(s.status, 201, s)
+        s = s.data
+        self.assertEqual((s["gross_paise"], s["refunds_paise"]), (40000, 5000), s)
+        self.assertEqual(s["net_paise"], 40000 - s["commission_paise"] - 5000)
+
     # ---- cancellations --------------------------------------------------------
 
     def test_cancelling_a_paid_order_refunds_it_once(self):
