@@ -12,7 +12,10 @@
 ALTER TABLE payouts
     ADD COLUMN razorpay_contact_id      text,
     ADD COLUMN razorpay_fund_account_id text,
-    ADD COLUMN processed_at             timestamptz;
+    ADD COLUMN processed_at             timestamptz,
+    -- A process got no answer (or a 5xx): RazorpayX may hold the payout, so
+    -- it may not be cancelled or rejected until a process learns its state.
+    ADD COLUMN process_in_doubt         boolean NOT NULL DEFAULT false;
 
 INSERT INTO ledger_accounts (code, kind) VALUES
     ('platform:razorpayx', 'platform');   -- paid out of the RazorpayX account

@@ -182,7 +182,8 @@ static int lock_requested(job_ctx_t *ctx, const char *id, int staff, char user[3
 {
     const char *params[] = {id, staff ? NULL : ctx->job->user_id};
     PGresult *res = PQexecParams(ctx->db,
-                                 "SELECT user_id, amount_paise, status FROM payouts "
+                                 "SELECT user_id, amount_paise, status, process_in_doubt "
+                                 "FROM payouts "
                                  "WHERE id = $1::uuid AND ($2::uuid IS NULL OR user_id = $2::uuid) "
                                  "FOR UPDATE",
                                  2, NULL, params, NULL, NULL, 0);
@@ -195,11 +196,16 @@ static int lock_requested(job_ctx_t *ctx, const char *id, int staff, char user[3
     snprintf(user, 37, "%s", PQgetvalue(res, 0, 0));
     *amount = atoll(PQgetvalue(res, 0, 1));
     int requested = strcmp(PQgetvalue(res, 0, 2), "requested") == 0;
+    int in_doubt = PQgetvalue(res, 0, 3)[0] == 't';
     if (!requested)
         job_fail(ctx, 409, "PAYOUT_NOT_REQUESTED", "the payout is %s; only a requested one can",
                  PQgetvalue(res, 0, 2));
+    else if (in_doubt)
+        job_fail(ctx, 409, "PAYOUT_IN_DOUBT",
+                 "RazorpayX may hold this payout (a process got no answer): process it again to "
+                 "learn its state");
     PQclear(res);
-    return requested ? 0 : 409;
+    return requested && !in_doubt ? 0 : 409;
 }
 
 /* Moves a requested payout to status (cancelled or rejected) and its money
@@ -655,9 +661,21 @@ int payout_process(job_ctx_t *ctx)
     char rzp_id[64], status[32];
     int64_t amount = 0;
     if (razorpay_payout_create(rzp, &payout, p.id, &res) < 0) {
+        /* No answer or a 5xx: the payout may exist at RazorpayX. Giving the
+         * money back now could pay it twice, so the row says so (and
+         * commits with the failure); a later process clears it. */
+        int in_doubt = razorpay_result_retryable(&res);
         rc = payments_gateway_failed(ctx, &res);
         razorpay_result_free(&res);
-        ctx->keep_writes = !had_fund_account;
+        const char *doubt[] = {p.id};
+        if (in_doubt &&
+            answer_exec(ctx,
+                        "UPDATE payouts SET process_in_doubt = true, updated_at = now() "
+                        "WHERE id = $1::uuid",
+                        1, doubt) == 0)
+            ctx->keep_writes = 1;
+        else
+            ctx->keep_writes = !had_fund_account;
         return rc;
     }
     rc = answered_id(ctx, &res, "pout_", rzp_id, status, &amount);
@@ -672,7 +690,7 @@ int payout_process(job_ctx_t *ctx)
     const char *params[] = {p.id, rzp_id};
     if ((rc = answer_exec(ctx,
                           "UPDATE payouts SET status = 'processing', razorpay_payout_id = $2, "
-                          "updated_at = now() WHERE id = $1::uuid",
+                          "process_in_doubt = false, updated_at = now() WHERE id = $1::uuid",
                           2, params)))
         return rc;
     snprintf(p.status, sizeof p.status, "processing");

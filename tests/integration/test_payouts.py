@@ -294,6 +294,13 @@ class Payouts(CatalogCase):
         self.assertEqual(self.balance(), 200000 - 30000)
         self.assertEqual(self.stack.psql("SELECT count(*) FROM audit_log WHERE action = "
                                          "'payout.process' AND target_id = '%s'" % p["id"]), "0")
+        # RazorpayX may hold it: giving the money back now could pay twice.
+        self.assertError(self.c.post("/api/payouts/%s/reject" % p["id"],
+                                     {"reason": "not now"}, token=self.finance), 409,
+                         "PAYOUT_IN_DOUBT")
+        self.assertError(self.c.post("/api/payouts/%s/cancel" % p["id"], {}, token=self.tok), 409,
+                         "PAYOUT_IN_DOUBT")
+        self.assertEqual(self.balance(), 200000 - 30000)
         # Processed again: the same key and body, and still one payout.
         r = self.process(p["id"])
         self.assertEqual((r.status, r.data["status"]), (200, "processing"), r)
