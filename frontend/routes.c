@@ -152,7 +152,9 @@ static const route_t routes[] = {
     /* Payments: through Razorpay; the webhook is signed, not authenticated. */
     {"POST",   "/api/payments/order",           ROUTE_JOB,         PAY,     "payment.create_order", AUTH_USER, "self",      0,    0},
     {"POST",   "/api/payments/verify",          ROUTE_JOB,         PAY,     "payment.verify", AUTH_USER,     "self",        0,    0},
-    {"POST",   "/api/payments/webhook",         ROUTE_JOB,         PAY,     "payment.webhook", AUTH_NONE,    NULL,          0,    ROUTE_SYNC | ROUTE_RAW},
+    /* Razorpay waits 5 s: a slow pool answers 504 before that, so the event
+     * (recorded, and done once) is sent again rather than timed out. */
+    {"POST",   "/api/payments/webhook",         ROUTE_JOB,         PAY,     "payment.webhook", AUTH_NONE,    NULL,          4000, ROUTE_SYNC | ROUTE_RAW},
     {"POST",   "/api/payments/test/pay",        ROUTE_JOB,         PAY,     "payment.test_pay", AUTH_USER,   "self",        0,    0},
     {"POST",   "/api/payments/refund",          ROUTE_JOB,         PAY,     "payment.refund", AUTH_USER,     "payments.refund", 0, 0},
     {"GET",    "/api/payments/refunds",         ROUTE_JOB,         PAY,     "payment.refund_list", AUTH_USER, "payments.refund", 0, ROUTE_SYNC},
