@@ -61,13 +61,8 @@ static int bus_start(bus_t *bus, pthread_t *thread)
 int main(void)
 {
     log_init("broker");
-    buf_t why = BUF_INIT;
-    if (config_check(&why) < 0) {
-        log_msg(LOG_ERROR, NULL, "%s", why.data);
-        buf_free(&why);
+    if (config_check_at_start() < 0)
         return 1;
-    }
-    buf_free(&why);
 
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGINT, &sa, NULL);

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
+
 typedef struct {
     const char *name;
     const char *def;
@@ -43,6 +45,7 @@ static const config_entry_t config_table[] = {
      "A store's lines in a cart from this subtotal up deliver free, paise", 0},
     {"MANDI_UNPAID_ORDER_MINUTES", "30",
      "Minutes a razorpay order may wait for its payment before it is cancelled", 0},
+    {"MANDI_SCHEDULER_TICK_MS", "1000", "How often the scheduler looks for due schedules, ms", 0},
     {"MANDI_REFUND_RETRY_MS", "15000",
      "Pause before a cancellation's refund is asked of Razorpay again after it failed, ms", 0},
     {"MANDI_PAYOUT_MIN_PAISE", "10000", "Smallest withdrawal from a wallet, paise", 0},
@@ -217,6 +220,16 @@ int config_check(buf_t *why)
         buf_append_str(why, " set them in the environment");
     }
     return -1;
+}
+
+int config_check_at_start(void)
+{
+    buf_t why = BUF_INIT;
+    int rc = config_check(&why);
+    if (rc < 0)
+        log_msg(LOG_ERROR, NULL, "%s", why.data);
+    buf_free(&why);
+    return rc;
 }
 
 void config_write_example(FILE *f)

@@ -32,6 +32,10 @@ int config_is_production(void);
  * message naming each offending variable and returns -1. */
 int config_check(buf_t *why);
 
+/* config_check for a process starting up: logs the reason at error level
+ * when it refuses. Returns 0, or -1 (the process should exit 1). */
+int config_check_at_start(void);
+
 /* Writes the .env.example text: a header, then for each setting a "# ..."
  * comment line with its description and a NAME=default line. */
 void config_write_example(FILE *f);

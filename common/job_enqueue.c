@@ -18,16 +18,14 @@
 #include "uuid.h"
 #include "worker.h"
 
-int job_enqueue(job_ctx_t *ctx, const char *service, const char *type, const char *body, size_t len)
+int job_enqueue_db(PGconn *db, const char *service, const char *type, const char *request_id,
+                   const char *body, size_t len, char id[37])
 {
-    if (!ctx->db)
-        return -1;
     job_t job = {.attempt = 1, .durable = 1};
     uuid_v4(job.id);
     snprintf(job.service, sizeof job.service, "%s", service);
     snprintf(job.type, sizeof job.type, "%s", type);
-    /* The request that caused it, so one id follows the work in the logs. */
-    snprintf(job.request_id, sizeof job.request_id, "%s", ctx->job->request_id);
+    snprintf(job.request_id, sizeof job.request_id, "%s", request_id ? request_id : job.id);
 
     buf_t payload = BUF_INIT, envelope = BUF_INIT;
     msgpack_packer pk;
@@ -46,17 +44,27 @@ int job_enqueue(job_ctx_t *ctx, const char *service, const char *type, const cha
     const char *params[] = {job.id, service, type, max_attempts, job.request_id, envelope.data};
     int lengths[] = {0, 0, 0, 0, 0, (int)envelope.len};
     int formats[] = {0, 0, 0, 0, 0, 1};
-    PGresult *res = PQexecParams(ctx->db,
+    PGresult *res = PQexecParams(db,
                                  "INSERT INTO jobs (id, service, type, status, durable, "
                                  "max_attempts, request_id, envelope, lease_until) "
                                  "VALUES ($1, $2, $3, 'queued', true, $4::int, $5, $6, now())",
                                  6, NULL, params, lengths, formats, 0);
     int rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : -1;
     if (rc < 0)
-        log_msg(LOG_WARN, ctx->job->request_id, "enqueueing %s on %s failed: %s", type, service,
+        log_msg(LOG_WARN, job.request_id, "enqueueing %s on %s failed: %s", type, service,
                 PQresultErrorMessage(res));
+    else if (id)
+        snprintf(id, 37, "%s", job.id);
     PQclear(res);
     buf_free(&payload);
     buf_free(&envelope);
     return rc;
+}
+
+int job_enqueue(job_ctx_t *ctx, const char *service, const char *type, const char *body, size_t len)
+{
+    if (!ctx->db)
+        return -1;
+    /* The request that caused it, so one id follows the work in the logs. */
+    return job_enqueue_db(ctx->db, service, type, ctx->job->request_id, body, len, NULL);
 }

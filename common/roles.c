@@ -31,6 +31,7 @@ static const permission_t permissions[] = {
     {"users.role",       ADMINS,                                 "only SUPER_ADMIN grants or takes away ADMIN and SUPER_ADMIN; nobody changes their own role"},
     {"kyc.review",       ADMINS | ROLE_MODERATOR,                "nobody reviews their own submission"},
     {"audit.read",       ADMINS,                                 NULL},
+    {"schedules.read",   ADMINS,                                 NULL},
     {"catalog.manage",   ADMINS,                                 NULL},
     {"catalog.sell",     ADMINS | ROLE_MERCHANT,                 "MERCHANT only for the stores it owns and their products, stock and requests"},
     {"listings.review",  ADMINS | ROLE_MODERATOR,                NULL},

@@ -656,13 +656,8 @@ static void handle_job(worker_runtime_t *rt, zmq_msg_t *msgs)
 int worker_main(const char *pool, const job_handler_t *const *tables)
 {
     log_init(pool);
-    buf_t why = BUF_INIT;
-    if (config_check(&why) < 0) {
-        log_msg(LOG_ERROR, NULL, "%s", why.data);
-        buf_free(&why);
+    if (config_check_at_start() < 0)
         return 1;
-    }
-    buf_free(&why);
 
     worker_runtime_t rt = {.tables = tables};
     snprintf(rt.pool, sizeof rt.pool, "%s", pool);

@@ -93,6 +93,12 @@ void job_fail_detail_i64(job_ctx_t *ctx, const char *key, int64_t value);
 int job_enqueue(job_ctx_t *ctx, const char *service, const char *type, const char *body,
                 size_t len);
 
+/* The same on any connection (the scheduler's): the row is written in
+ * whatever transaction db is in. request_id NULL uses the job's id; id
+ * (37 bytes, may be NULL) receives the new job's id. Returns 0 or -1. */
+int job_enqueue_db(PGconn *db, const char *service, const char *type, const char *request_id,
+                   const char *body, size_t len, char id[37]);
+
 /* The pool's Redis connection, opened on first use and again after an
  * error (hiredis contexts die with their first error); NULL when Redis
  * cannot be reached. */

@@ -21,13 +21,8 @@
 int main(void)
 {
     log_init("front");
-    buf_t why = BUF_INIT;
-    if (config_check(&why) < 0) {
-        log_msg(LOG_ERROR, NULL, "%s", why.data);
-        buf_free(&why);
+    if (config_check_at_start() < 0)
         return 1;
-    }
-    buf_free(&why);
 
     /* Signals are taken synchronously by the main thread only. */
     sigset_t signals;

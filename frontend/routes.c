@@ -14,6 +14,7 @@
 #define CAT "catalog"
 #define ORD "orders"
 #define PAY "payments"
+#define ANA "analytics"
 #define TS (ROUTE_SYNC | ROUTE_TRANSIENT)
 static const route_t routes[] = {
     /* method  pattern                          kind               service  job type          auth           permission     wait  flags */
@@ -60,6 +61,7 @@ static const route_t routes[] = {
     {"POST",   "/api/admin/kyc/:id/approve",    ROUTE_JOB,         ACC,     "kyc.approve",    AUTH_USER,     "kyc.review",  0,    0},
     {"POST",   "/api/admin/kyc/:id/reject",     ROUTE_JOB,         ACC,     "kyc.reject",     AUTH_USER,     "kyc.review",  0,    0},
     {"GET",    "/api/admin/audit-log",          ROUTE_JOB,         ACC,     "audit.list",     AUTH_USER,     "audit.read",  0,    ROUTE_SYNC},
+    {"GET",    "/api/admin/schedules",          ROUTE_JOB,         ANA,     "schedule.list",  AUTH_USER,     "schedules.read", 0,  ROUTE_SYNC},
     /* Catalog: public reads; /tree before /:slug, which would take it. */
     {"GET",    "/api/categories",               ROUTE_JOB,         CAT,     "category.list",  AUTH_NONE,     NULL,          0,    ROUTE_SYNC},
     {"GET",    "/api/categories/tree",          ROUTE_JOB,         CAT,     "category.tree",  AUTH_NONE,     NULL,          0,    ROUTE_SYNC},

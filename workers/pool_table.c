@@ -13,7 +13,7 @@ static const pool_t pools[] = {
     {"orders", {common_jobs, orders_jobs, test_jobs, NULL}},
     {"payments", {common_jobs, payments_jobs, test_jobs, NULL}},
     {"notifications", {common_jobs, notify_jobs, test_jobs, NULL}},
-    {"analytics", {common_jobs, test_jobs, NULL}},
+    {"analytics", {common_jobs, analytics_jobs, test_jobs, NULL}},
 };
 
 const pool_t *pools_find(const char *name)

@@ -28,6 +28,7 @@ extern const job_handler_t test_jobs[];
 extern const job_handler_t notify_jobs[];
 extern const job_handler_t accounts_jobs[];
 extern const job_handler_t catalog_jobs[];
+extern const job_handler_t analytics_jobs[];
 extern const job_handler_t orders_jobs[];
 extern const job_handler_t payments_jobs[];
 

@@ -411,6 +411,10 @@ class Stack:
     def start_front(self):
         return self._spawn("front", [self._bin("mandi-front")])
 
+    def start_scheduler(self):
+        self._scheduler_seq = getattr(self, "_scheduler_seq", 0) + 1
+        return self._spawn("scheduler.%d" % self._scheduler_seq, [self._bin("mandi-scheduler")])
+
     def start_worker(self, pool):
         self._worker_seq += 1
         return self._spawn("%s.%d" % (pool, self._worker_seq),

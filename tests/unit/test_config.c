@@ -81,6 +81,7 @@ static void test_production_check(void)
     /* Not a secret, but needed: without it payments go to the test gateway. */
     CHECK(strstr(why.data, "RAZORPAY_KEY_ID not set") != NULL);
     CHECK_INT(config_check(NULL), -1);
+    CHECK_INT(config_check_at_start(), -1); /* and says why in the log */
 
     /* Setting a secret to its development default is as bad as not setting it. */
     buf_reset(&why);
@@ -106,6 +107,7 @@ static void test_production_check(void)
     buf_reset(&why);
     setenv("RAZORPAY_KEY_ID", "rzp_live_1", 1);
     CHECK_INT(config_check(&why), 0);
+    CHECK_INT(config_check_at_start(), 0);
     CHECK_INT(why.len, 0);
 
     unsetenv("MANDI_ENV");
