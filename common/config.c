@@ -45,6 +45,8 @@ static const config_entry_t config_table[] = {
      "A store's lines in a cart from this subtotal up deliver free, paise", 0},
     {"MANDI_UNPAID_ORDER_MINUTES", "30",
      "Minutes a razorpay order may wait for its payment before it is cancelled", 0},
+    {"MANDI_EVENT_MAX_ATTEMPTS", "5",
+     "Failures of a pool's reaction to an event before the event is set aside", 0},
     {"MANDI_SCHEDULER_TICK_MS", "1000", "How often the scheduler looks for due schedules, ms", 0},
     {"MANDI_REFUND_RETRY_MS", "15000",
      "Pause before a cancellation's refund is asked of Razorpay again after it failed, ms", 0},

@@ -20,6 +20,7 @@
 #include "mp.h"
 #include "proto.h"
 #include "codec.h"
+#include "consumer.h"
 #include "outbox.h"
 #include "redis_conn.h"
 
@@ -653,7 +654,33 @@ static void handle_job(worker_runtime_t *rt, zmq_msg_t *msgs)
 
 /* ==== main thread ========================================================= */
 
-int worker_main(const char *pool, const job_handler_t *const *tables)
+/* The pool's event handlers as one table (test-only ones in test mode
+ * only), or NULL when it has none. The caller frees it. */
+static event_handler_t *merge_events(const event_handler_t *const *events, int test_mode)
+{
+    size_t n = 0;
+    for (size_t t = 0; events && events[t]; t++)
+        for (const event_handler_t *h = events[t]; h->fn; h++)
+            n++;
+    if (n == 0)
+        return NULL;
+    event_handler_t *all = calloc(n + 1, sizeof *all);
+    if (!all)
+        return NULL;
+    size_t k = 0;
+    for (size_t t = 0; events[t]; t++)
+        for (const event_handler_t *h = events[t]; h->fn; h++)
+            if (test_mode || !(h->flags & JOB_TEST_ONLY))
+                all[k++] = *h;
+    if (k == 0) {
+        free(all);
+        return NULL;
+    }
+    return all;
+}
+
+int worker_main(const char *pool, const job_handler_t *const *tables,
+                const event_handler_t *const *events)
 {
     log_init(pool);
     if (config_check_at_start() < 0)
@@ -697,17 +724,31 @@ int worker_main(const char *pool, const job_handler_t *const *tables)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 
     rt.db = db_connect(rt.db_url);
-    log_msg(LOG_INFO, NULL, "worker %s of pool %s started%s", rt.name, rt.pool,
-            rt.test_mode ? " (test mode)" : "");
+    /* A pool that reacts to events applies them between jobs, on this
+     * thread and connection (common/consumer.h). */
+    event_handler_t *handlers = merge_events(events, rt.test_mode);
+    consumer_t *consumer =
+        handlers ? consumer_new(pool, handlers, rt.zmq_ctx, config_get("MANDI_EVENTS_SUB")) : NULL;
+    if (handlers && !consumer)
+        log_msg(LOG_ERROR, NULL, "worker %s: the event consumer could not start", rt.name);
+    log_msg(LOG_INFO, NULL, "worker %s of pool %s started%s%s", rt.name, rt.pool,
+            rt.test_mode ? " (test mode)" : "", consumer ? ", consuming events" : "");
 
     while (!stop_requested) {
-        zmq_pollitem_t item = {rt.pipe, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&item, 1, 250) < 0) {
+        zmq_pollitem_t items[2] = {{rt.pipe, 0, ZMQ_POLLIN, 0},
+                                   {consumer ? consumer_socket(consumer) : NULL, 0, ZMQ_POLLIN, 0}};
+        if (zmq_poll(items, consumer ? 2 : 1, 250) < 0) {
             if (errno == EINTR)
                 continue;
             break;
         }
-        if (!(item.revents & ZMQ_POLLIN))
+        if (consumer && !(items[0].revents & ZMQ_POLLIN) && consumer_due(consumer) &&
+            db_ensure(&rt.db, rt.db_url) == 0) {
+            int wrote = 0;
+            if (consumer_run(consumer, rt.db, &rt, &wrote) > 0 && wrote)
+                outbox_relay(rt.db, rt.publisher, 1000);
+        }
+        if (!(items[0].revents & ZMQ_POLLIN))
             continue;
         zmq_msg_t msgs[PROTO_MAX_FRAMES];
         int count;
@@ -721,6 +762,8 @@ int worker_main(const char *pool, const job_handler_t *const *tables)
     /* The job in hand (if any) has been answered; say goodbye. */
     zmq_send(rt.pipe, "STOP", 4, 0);
     pthread_join(rt.io_thread, NULL);
+    consumer_destroy(&consumer);
+    free(handlers);
     zmq_close(rt.pipe);
     zmq_close(rt.publisher);
     db_close(&rt.db);

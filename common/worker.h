@@ -136,9 +136,13 @@ const char *job_worker_name(const job_ctx_t *ctx);
 /* The pool's name. */
 const char *job_pool_name(const job_ctx_t *ctx);
 
+struct event_handler; /* common/consumer.h */
+
 /* Runs the worker of pool `pool` with the handler tables given (each ends
- * with a {NULL} entry; tables[] itself ends with NULL) until SIGTERM or
- * SIGINT. Returns the process exit code. */
-int worker_main(const char *pool, const job_handler_t *const *tables);
+ * with a {NULL} entry; tables[] itself ends with NULL) and the pool's event
+ * handler tables (the same shape; NULL or empty: it reacts to no event)
+ * until SIGTERM or SIGINT. Returns the process exit code. */
+int worker_main(const char *pool, const job_handler_t *const *tables,
+                const struct event_handler *const *events);
 
 #endif

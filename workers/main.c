@@ -41,5 +41,5 @@ int main(int argc, char **argv)
         fprintf(stderr, "mandi-worker: libsodium cannot start\n");
         return 1;
     }
-    return worker_main(pool->name, pool->tables);
+    return worker_main(pool->name, pool->tables, pool->events);
 }

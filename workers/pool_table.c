@@ -8,12 +8,12 @@
 
 /* Names must match common/pools.c, the list the front and /ready use. */
 static const pool_t pools[] = {
-    {"accounts", {common_jobs, accounts_jobs, test_jobs, NULL}},
-    {"catalog", {common_jobs, catalog_jobs, test_jobs, NULL}},
-    {"orders", {common_jobs, orders_jobs, test_jobs, NULL}},
-    {"payments", {common_jobs, payments_jobs, test_jobs, NULL}},
-    {"notifications", {common_jobs, notify_jobs, test_jobs, NULL}},
-    {"analytics", {common_jobs, analytics_jobs, test_jobs, NULL}},
+    {"accounts", {common_jobs, accounts_jobs, test_jobs, NULL}, {NULL}},
+    {"catalog", {common_jobs, catalog_jobs, test_jobs, NULL}, {NULL}},
+    {"orders", {common_jobs, orders_jobs, test_jobs, NULL}, {NULL}},
+    {"payments", {common_jobs, payments_jobs, test_jobs, NULL}, {NULL}},
+    {"notifications", {common_jobs, notify_jobs, test_jobs, NULL}, {NULL}},
+    {"analytics", {common_jobs, analytics_jobs, test_jobs, NULL}, {test_events, NULL}},
 };
 
 const pool_t *pools_find(const char *name)

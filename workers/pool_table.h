@@ -8,6 +8,7 @@
 #ifndef MANDI_POOL_TABLE_H
 #define MANDI_POOL_TABLE_H
 
+#include "consumer.h"
 #include "worker.h"
 
 #define POOL_MAX_TABLES 8
@@ -15,6 +16,8 @@
 typedef struct {
     const char *name;
     const job_handler_t *const tables[POOL_MAX_TABLES]; /* NULL-terminated */
+    /* The domain events it reacts to (common/consumer.h), NULL-terminated. */
+    const event_handler_t *const events[POOL_MAX_TABLES];
 } pool_t;
 
 /* The pool called name, or NULL. */
@@ -25,6 +28,7 @@ void pools_list(char *out, size_t cap);
 
 extern const job_handler_t common_jobs[];
 extern const job_handler_t test_jobs[];
+extern const event_handler_t test_events[];
 extern const job_handler_t notify_jobs[];
 extern const job_handler_t accounts_jobs[];
 extern const job_handler_t catalog_jobs[];

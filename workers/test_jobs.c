@@ -120,6 +120,29 @@ static int crash(job_ctx_t *ctx)
     return 500;
 }
 
+/* Reacts to test.published events (test mode): records the event's stable
+ * job id in test_effects, so a test counts how often each event was
+ * applied; fails while the published body says {"fail_event": true}. */
+static int on_published(job_ctx_t *ctx, const char *topic, const msgpack_object *body)
+{
+    (void)topic;
+    const msgpack_object *fail = mp_get(mp_get(body, "body"), "fail_event");
+    if (fail && fail->type == MSGPACK_OBJECT_BOOLEAN && fail->via.boolean)
+        return job_fail(ctx, 422, "TEST_FAILURE", "the test event handler failed as asked");
+    const char *params[] = {ctx->job->id, job_worker_name(ctx)};
+    PGresult *res =
+        PQexecParams(ctx->db, "INSERT INTO test_effects (job_id, worker) VALUES ($1::uuid, $2)", 2,
+                     NULL, params, NULL, NULL, 0);
+    int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    return ok ? 200 : job_fail(ctx, 503, "DB_UNAVAILABLE", "the effect could not be recorded");
+}
+
+const event_handler_t test_events[] = {
+    {"test.published", on_published, JOB_TEST_ONLY},
+    {NULL, NULL, 0},
+};
+
 const job_handler_t test_jobs[] = {
     {"test.echo", echo, JOB_TEST_ONLY},       {"test.slow", slow, JOB_TEST_ONLY},
     {"test.fail", fail, JOB_TEST_ONLY},       {"test.crash", crash, JOB_TEST_ONLY},
