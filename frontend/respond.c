@@ -3,6 +3,8 @@
  */
 #include "respond.h"
 
+#include "export_stream.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -84,8 +86,37 @@ static int reply_json(request_t *req, buf_t *out, char *code, size_t code_cap, i
     return status;
 }
 
+/* A ROUTE_CSV job's success names an export: answered with the export
+ * itself (export_stream.h). Returns MHD_NO-or-YES as queued, or -1 when
+ * the reply is anything else, which is then answered as JSON. */
+static int csv_queue(request_t *req)
+{
+    reply_t reply;
+    const char *why;
+    if (reply_decode(&reply, req->out_body.data, req->out_body.len, &why) < 0)
+        return -1;
+    char id[37], filename[96];
+    int ok = reply.status == 200 && !reply.code &&
+             mp_copy_str(mp_get(reply.body, "export_id"), id, sizeof id) == 0 &&
+             mp_copy_str(mp_get(reply.body, "filename"), filename, sizeof filename) == 0;
+    reply_release(&reply);
+    struct MHD_Response *response = ok ? export_stream_new(id, filename) : NULL;
+    if (!response)
+        return -1;
+    MHD_add_response_header(response, "X-Request-Id", req->request_id);
+    req->final_status = 200;
+    enum MHD_Result rc = MHD_queue_response(req->conn, 200, response);
+    MHD_destroy_response(response);
+    return rc;
+}
+
 enum MHD_Result respond_queue(request_t *req)
 {
+    if (req->outcome == OUT_REPLY && req->match.route && (req->match.route->flags & ROUTE_CSV)) {
+        int rc = csv_queue(req);
+        if (rc >= 0)
+            return (enum MHD_Result)rc;
+    }
     buf_t out = BUF_INIT;
     char code[48] = "";
     char location[64] = "";

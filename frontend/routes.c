@@ -61,6 +61,10 @@ static const route_t routes[] = {
     {"POST",   "/api/admin/kyc/:id/approve",    ROUTE_JOB,         ACC,     "kyc.approve",    AUTH_USER,     "kyc.review",  0,    0},
     {"POST",   "/api/admin/kyc/:id/reject",     ROUTE_JOB,         ACC,     "kyc.reject",     AUTH_USER,     "kyc.review",  0,    0},
     {"GET",    "/api/admin/audit-log",          ROUTE_JOB,         ACC,     "audit.list",     AUTH_USER,     "audit.read",  0,    ROUTE_SYNC},
+    /* Analytics: CSV exports, recorded (they may outlast the wait: 202 and a
+     * job with progress, then the download). */
+    {"GET",    "/api/export/:file",             ROUTE_JOB,         ANA,     "export.run",     AUTH_USER,     "exports.read", 0,   ROUTE_DURABLE | ROUTE_CSV},
+    {"GET",    "/api/exports/:id/download",     ROUTE_JOB,         ANA,     "export.get",     AUTH_USER,     "exports.read", 0,   ROUTE_CSV},
     {"GET",    "/api/admin/schedules",          ROUTE_JOB,         ANA,     "schedule.list",  AUTH_USER,     "schedules.read", 0,  ROUTE_SYNC},
     /* Catalog: public reads; /tree before /:slug, which would take it. */
     {"GET",    "/api/categories",               ROUTE_JOB,         CAT,     "category.list",  AUTH_NONE,     NULL,          0,    ROUTE_SYNC},

@@ -38,6 +38,9 @@ enum {
     /* The job also carries the body's exact bytes and the provider headers
      * a signature is checked against (webhooks sign the raw body). */
     ROUTE_RAW = 16,
+    /* The job's success names a CSV export, which is the answer
+     * (frontend/export_stream.h). */
+    ROUTE_CSV = 32,
 };
 
 typedef struct {

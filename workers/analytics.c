@@ -15,5 +15,7 @@ int schedule_list(job_ctx_t *ctx)
 
 const job_handler_t analytics_jobs[] = {
     {"schedule.list", schedule_list, 0},
+    {"export.run", export_run, JOB_TX},
+    {"export.get", export_get, 0},
     {NULL, NULL, 0},
 };

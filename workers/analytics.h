@@ -1,6 +1,5 @@
 /*
- * analytics - the analytics pool: so far the schedules' view (the rest of
- * the pool, events and dashboards, is to come).
+ * analytics - the analytics pool: the schedules' view and CSV exports.
  */
 #ifndef MANDI_ANALYTICS_H
 #define MANDI_ANALYTICS_H
@@ -11,5 +10,7 @@
 extern const job_handler_t analytics_jobs[];
 
 int schedule_list(job_ctx_t *ctx);
+int export_run(job_ctx_t *ctx);
+int export_get(job_ctx_t *ctx);
 
 #endif
