@@ -111,6 +111,7 @@ static const route_t routes[] = {
     {"POST",   "/api/listings/:id/boost",       ROUTE_JOB,         CAT,     "listing.boost",  AUTH_USER,     "self",        0,    0},
     {"GET",    "/api/boost-plans",              ROUTE_JOB,         CAT,     "boost_plan.list", AUTH_NONE,    NULL,          0,    ROUTE_SYNC},
     {"POST",   "/api/admin/listings/expire",    ROUTE_JOB,         CAT,     "listing.expire", AUTH_USER,     "catalog.manage", 0, 0},
+    {"POST",   "/api/admin/listings/remind-expiring", ROUTE_JOB,   CAT,     "listing.remind_expiring", AUTH_USER, "catalog.manage", 0, 0},
     /* Orders: the caller's cart. */
     {"GET",    "/api/cart",                     ROUTE_JOB,         ORD,     "cart.get",       AUTH_USER,     "self",        0,    ROUTE_SYNC},
     {"DELETE", "/api/cart",                     ROUTE_JOB,         ORD,     "cart.clear",     AUTH_USER,     "self",        0,    0},

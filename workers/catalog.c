@@ -50,6 +50,7 @@ const job_handler_t catalog_jobs[] = {
     {"listing.sold", listing_sold, JOB_TX},
     {"listing.boost", listing_boost, JOB_TX},
     {"listing.expire", listing_expire, JOB_TX},
+    {"listing.remind_expiring", listing_remind_expiring, JOB_TX},
     {"boost_plan.list", boost_plan_list, 0},
     {NULL, NULL, 0},
 };

@@ -94,6 +94,7 @@ int listing_review(job_ctx_t *ctx);
 int listing_sold(job_ctx_t *ctx);
 int listing_boost(job_ctx_t *ctx);
 int listing_expire(job_ctx_t *ctx);
+int listing_remind_expiring(job_ctx_t *ctx);
 int boost_plan_list(job_ctx_t *ctx);
 
 #endif

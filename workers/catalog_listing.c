@@ -643,3 +643,37 @@ int listing_expire(job_ctx_t *ctx)
         "'cancelled_boosts', (SELECT count(*) FROM c))::text",
         0, NULL, LISTING_NOT_FOUND);
 }
+
+/* Owners of ACTIVE listings that expire within three days are told once
+ * per expiry: the event listing.expiring (for the notifications pool),
+ * recorded with the mark that keeps it from being sent again. A listing
+ * renewed since (its expiry moved past the last reminder's window) is due
+ * again when its new expiry comes near. */
+int listing_remind_expiring(job_ctx_t *ctx)
+{
+    PGresult *res = PQexec(
+        ctx->db,
+        "WITH due AS (UPDATE listings SET expiry_reminded_at = now() "
+        "  WHERE status = 'ACTIVE' AND expires_at > now() "
+        "  AND expires_at <= now() + interval '3 days' "
+        "  AND (expiry_reminded_at IS NULL OR expiry_reminded_at < expires_at - interval '3 days') "
+        "  RETURNING id, owner_id, title, expires_at, zone, city) "
+        "SELECT jsonb_build_object('listing_id', id, 'user_id', owner_id, 'title', title, "
+        "'expires_at', mandi_ts(expires_at), 'zone', zone, 'city', city)::text "
+        "FROM due ORDER BY expires_at, id");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        return answer_db_failed(ctx, res);
+    int n = PQntuples(res);
+    for (int i = 0; i < n; i++)
+        if (job_event_json(ctx, "listing.expiring", PQgetvalue(res, i, 0),
+                           (size_t)PQgetlength(res, i, 0)) < 0) {
+            PQclear(res);
+            return job_fail(ctx, 503, "DB_UNAVAILABLE", "the reminder could not be recorded");
+        }
+    PQclear(res);
+    char count[16];
+    snprintf(count, sizeof count, "%d", n);
+    const char *params[] = {count};
+    return answer_json(ctx, 200, "SELECT jsonb_build_object('reminded', $1::int)::text", 1, params,
+                       LISTING_NOT_FOUND);
+}

@@ -505,6 +505,35 @@ class Listings(StackTestCase):
 
     # ---- expiry ----------------------------------------------------------------------
 
+    def test_expiry_reminders_once_per_expiry(self):
+        soon = self.active(title="Soon gone lamp")
+        later = self.active(title="Later gone lamp")
+        self.stack.psql("UPDATE listings SET expires_at = now() + interval '2 days' WHERE id = "
+                        "'%s'" % soon["id"])
+        self.stack.psql("UPDATE listings SET expires_at = now() + interval '10 days' WHERE id = "
+                        "'%s'" % later["id"])
+        url = "/api/admin/listings/remind-expiring"
+        admin = self.stack.admin_token()
+        self.assertEqual(self.c.post(url, token=admin).status, 200)
+
+        def told(listing):
+            return int(self.stack.psql(
+                "SELECT count(*) FROM outbox WHERE topic = 'listing.expiring' AND "
+                "position(convert_to('%s', 'UTF8') IN body) > 0" % listing["id"]))
+        self.assertEqual((told(soon), told(later)), (1, 0))
+        r = self.c.post(url, token=admin)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual((told(soon), told(later)), (1, 0))
+        # Renewed: a new expiry far off, then near again, is a new reminder.
+        self.stack.psql("UPDATE listings SET expires_at = now() + interval '10 days', "
+                        "expiry_reminded_at = now() - interval '9 days' WHERE id = '%s'"
+                        % soon["id"])
+        self.stack.psql("UPDATE listings SET expires_at = now() + interval '1 day' WHERE id = "
+                        "'%s'" % soon["id"])
+        self.assertEqual(self.c.post(url, token=admin).status, 200)
+        self.assertEqual(told(soon), 2)
+        self.assertError(self.c.post(url, token=self.seller_token), 403, "FORBIDDEN")
+
     def test_expiry(self):
         expiring = self.active(title="Expiring desk")
         staying = self.active(title="Staying chair")
