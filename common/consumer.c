@@ -24,6 +24,7 @@ struct consumer {
     void *sub;
     int64_t last_pass_ms;
     int woken;
+    int registered; /* its event_consumers row is known to exist */
 };
 
 consumer_t *consumer_new(const char *name, const event_handler_t *handlers, void *zmq_ctx,
@@ -169,21 +170,26 @@ int consumer_run(consumer_t *self, PGconn *db, worker_runtime_t *rt, int *wrote_
     self->last_pass_ms = clock_now_ms();
     *wrote_events = 0;
     const char *name[] = {self->name};
-    PGresult *res = PQexecParams(db,
-                                 "INSERT INTO event_consumers (name) VALUES ($1) "
-                                 "ON CONFLICT DO NOTHING",
-                                 1, NULL, name, NULL, NULL, 0);
-    int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-    PQclear(res);
-    if (!ok || db_exec(db, "BEGIN") < 0)
+    PGresult *res;
+    int ok;
+    if (!self->registered) {
+        res = PQexecParams(db,
+                           "INSERT INTO event_consumers (name) VALUES ($1) ON CONFLICT DO NOTHING",
+                           1, NULL, name, NULL, NULL, 0);
+        self->registered = PQresultStatus(res) == PGRES_COMMAND_OK;
+        PQclear(res);
+    }
+    if (!self->registered || db_exec(db, "BEGIN") < 0)
         return -1;
     res = PQexecParams(db,
                        "SELECT position FROM event_consumers WHERE name = $1 "
                        "FOR UPDATE SKIP LOCKED",
                        1, NULL, name, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-        /* Another worker of the pool holds it: its pass covers these. */
+        /* Another worker of the pool holds it (its pass covers these), or
+         * the row is gone: made again on the next pass. */
         ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+        self->registered = 0;
         PQclear(res);
         db_exec(db, "ROLLBACK");
         return ok ? 0 : -1;
@@ -195,13 +201,14 @@ int consumer_run(consumer_t *self, PGconn *db, worker_runtime_t *rt, int *wrote_
         db_exec(db, "ROLLBACK");
         return -1;
     }
-    int applied = 0, events = 0, full = PQntuples(batch) == atoi(BATCH);
+    int applied = 0, events = 0, failures = 0, full = PQntuples(batch) == atoi(BATCH);
     for (int i = 0; i < PQntuples(batch); i++) {
         int64_t at = atoll(PQgetvalue(batch, i, 0));
         const char *topic = PQgetvalue(batch, i, 1);
         char why[64] = "";
         int status = apply_event(self, db, rt, at, topic, PQgetvalue(batch, i, 2),
                                  (size_t)PQgetlength(batch, i, 2), &events, why);
+        failures += status != 0;
         if (status && !note_failure(self, db, at, topic, why)) {
             full = 0; /* stop here; this event is tried again next pass */
             break;
@@ -210,6 +217,11 @@ int consumer_run(consumer_t *self, PGconn *db, worker_runtime_t *rt, int *wrote_
         applied++;
     }
     PQclear(batch);
+    if (applied == 0 && failures == 0) {
+        /* Nothing new: nothing to write. */
+        db_exec(db, "ROLLBACK");
+        return 0;
+    }
     char pos[24];
     snprintf(pos, sizeof pos, "%lld", (long long)position);
     const char *params[] = {self->name, pos};
