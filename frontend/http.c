@@ -26,6 +26,7 @@
 #include "respond.h"
 #include "revoked.h"
 #include "roles.h"
+#include "stream.h"
 #include "uuid.h"
 
 static struct {
@@ -129,17 +130,25 @@ static int authenticate(request_t *req)
         return 0;
     const char *header =
         MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    if (!header) {
+    const char *token = NULL;
+    if (header) {
+        if (strncasecmp(header, "Bearer ", 7) != 0) {
+            request_fail(req, 401, "TOKEN_MALFORMED", "Authorization must be \"Bearer <token>\"");
+            return -1;
+        }
+        token = header + 7;
+    } else if (req->match.route->kind == ROUTE_STREAM) {
+        /* Browsers' EventSource cannot set headers: the event stream also
+         * takes the token as ?access_token=. Only there, since URLs end up
+         * in proxies' logs. */
+        token = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "access_token");
+    }
+    if (!token) {
         if (rule == AUTH_OPTIONAL)
             return 0;
         request_fail(req, 401, "AUTH_REQUIRED", "this route needs an Authorization: Bearer token");
         return -1;
     }
-    if (strncasecmp(header, "Bearer ", 7) != 0) {
-        request_fail(req, 401, "TOKEN_MALFORMED", "Authorization must be \"Bearer <token>\"");
-        return -1;
-    }
-    const char *token = header + 7;
     jwt_status_t st = jwt_verify(token, strlen(token), h.jwt_secret, h.jwt_secret_len,
                                  clock_now_ms() / 1000, &req->claims);
     if (st != JWT_OK) {
@@ -550,6 +559,10 @@ static void serve(request_t *req)
     case ROUTE_ADMIN_POOLS:
         serve_admin_pools(req);
         return;
+    case ROUTE_STREAM:
+        if (stream_open(req, &req->stream_rc) == 0)
+            req->streamed = 1;
+        return;
     case ROUTE_JOB_STATUS:
         req->suspended = 1;
         MHD_suspend_connection(req->conn);
@@ -606,6 +619,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         serve(req);
     if (req->suspended)
         return MHD_YES;
+    if (req->streamed)
+        return req->stream_rc;
     return respond_queue(req);
 }
 

@@ -3,8 +3,9 @@
  *
  * Threads: libmicrohttpd's pool (MANDI_HTTP_THREADS) reads and answers
  * requests; the dispatcher talks to the broker; the journal talks to
- * PostgreSQL and Redis. On SIGTERM the HTTP side stops accepting, every
- * waiting request is answered, and the process exits 0.
+ * PostgreSQL and Redis; the stream thread feeds the Server-Sent Events. On
+ * SIGTERM the HTTP side stops accepting, every waiting request is answered,
+ * every event stream is ended, and the process exits 0.
  */
 #include <signal.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include "journal.h"
 #include "log.h"
 #include "revoked.h"
+#include "stream.h"
 
 int main(void)
 {
@@ -34,7 +36,8 @@ int main(void)
 
     void *ctx = zmq_ctx_new();
     revoked_init(config_get_long("MANDI_ACCESS_TOKEN_TTL_S"));
-    if (journal_start(ctx) < 0 || dispatch_start(ctx) < 0 || http_start() < 0) {
+    if (journal_start(ctx) < 0 || dispatch_start(ctx) < 0 || stream_start(ctx) < 0 ||
+        http_start() < 0) {
         log_msg(LOG_ERROR, NULL, "front failed to start");
         return 1;
     }
@@ -48,6 +51,7 @@ int main(void)
      * journal may hand requests to the dispatcher while it stops, hence the
      * second drain. */
     http_quiesce();
+    stream_stop();
     dispatch_stop();
     journal_stop();
     dispatch_drain();

@@ -12,6 +12,7 @@
 #include "journal.h"
 #include "mp.h"
 #include "routes.h"
+#include "stream.h"
 
 #define MAX_ROUTES  64
 #define ROUTE_SLOTS (MAX_ROUTES + 1) /* the last slot counts unmatched paths */
@@ -222,4 +223,5 @@ void metrics_render(buf_t *out)
     render_http(out);
     render_jobs(out);
     render_pools(out);
+    stream_metrics(out);
 }

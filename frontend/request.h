@@ -49,6 +49,8 @@ typedef struct request {
     buf_t body;
     int body_too_large;
     int suspended;
+    int streamed; /* answered by an event stream (stream.c); stream_rc is MHD's answer */
+    enum MHD_Result stream_rc;
 
     /* The caller, when a valid token came with the request. */
     int authenticated;

@@ -16,10 +16,13 @@ static const struct {
     const char *code;
     const char *seconds;
 } retry_after[] = {
+    /* clang-format off */
     {"OVERLOADED", "1"},
     {"DB_UNAVAILABLE", "2"},
     {"SHUTTING_DOWN", "2"},
     {"NOT_READY", "1"},
+    {"TOO_MANY_STREAMS", "5"},
+    /* clang-format on */
 };
 
 static const char *retry_after_for(const char *code)

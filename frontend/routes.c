@@ -23,6 +23,7 @@ static const route_t routes[] = {
     {"GET",    "/metrics",                      ROUTE_METRICS,     NULL,    NULL,             AUTH_NONE,     NULL,          0,    ROUTE_SYNC},
     {"GET",    "/api/jobs/:id",                 ROUTE_JOB_STATUS,  NULL,    NULL,             AUTH_OPTIONAL, NULL,          0,    ROUTE_SYNC},
     {"GET",    "/api/admin/pools",              ROUTE_ADMIN_POOLS, NULL,    NULL,             AUTH_USER,     "pools.read",  0,    ROUTE_SYNC},
+    {"GET",    "/api/events/stream",            ROUTE_STREAM,      NULL,    NULL,             AUTH_USER,     "self",        0,    ROUTE_SYNC},
     {"GET",    "/api/ping/:pool",               ROUTE_JOB,         ":pool", "ping",           AUTH_NONE,     NULL,          2000, ROUTE_SYNC},
     /* Accounts: sign-in. Bodies carry passwords and codes: never recorded. */
     {"POST",   "/api/auth/send-otp",            ROUTE_JOB,         ACC,     "auth.send_otp",  AUTH_NONE,     NULL,          0,    TS},

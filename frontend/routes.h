@@ -25,6 +25,7 @@ typedef enum {
     ROUTE_METRICS,
     ROUTE_JOB_STATUS,
     ROUTE_ADMIN_POOLS,
+    ROUTE_STREAM, /* Server-Sent Events, held open (stream.c) */
 } route_kind_t;
 
 enum {
