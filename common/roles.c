@@ -33,6 +33,7 @@ static const permission_t permissions[] = {
     {"audit.read",       ADMINS,                                 NULL},
     {"schedules.read",   ADMINS,                                 NULL},
     {"exports.read",     ADMINS | ROLE_FINANCE,                  NULL},
+    {"webhooks.manage",  ADMINS,                                 NULL},
     {"catalog.manage",   ADMINS,                                 NULL},
     {"catalog.sell",     ADMINS | ROLE_MERCHANT,                 "MERCHANT only for the stores it owns and their products, stock and requests"},
     {"listings.review",  ADMINS | ROLE_MODERATOR,                NULL},

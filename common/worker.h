@@ -107,7 +107,8 @@ redisContext *job_redis(job_ctx_t *ctx);
 /* Marks the failure the handler is about to answer as passing: a durable
  * job that has attempts left is rolled back and not recorded as failed but
  * sent again by the recovery sweep once delay_ms have passed (the attempts
- * count on, so a job that never gets through ends dead). A job that is not
+ * count on, so a job that never gets through ends dead). With keep_writes
+ * its writes commit first (a log of the attempt). A job that is not
  * durable just fails. */
 void job_retry_later(job_ctx_t *ctx, long delay_ms);
 

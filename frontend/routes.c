@@ -66,6 +66,11 @@ static const route_t routes[] = {
      * job with progress, then the download). */
     {"GET",    "/api/export/:file",             ROUTE_JOB,         ANA,     "export.run",     AUTH_USER,     "exports.read", 0,   ROUTE_DURABLE | ROUTE_CSV},
     {"GET",    "/api/exports/:id/download",     ROUTE_JOB,         ANA,     "export.get",     AUTH_USER,     "exports.read", 0,   ROUTE_CSV},
+    /* Notifications: partners' webhooks. */
+    {"POST",   "/api/admin/webhooks",           ROUTE_JOB,         "notifications", "partner_webhook.create", AUTH_USER, "webhooks.manage", 0, 0},
+    {"GET",    "/api/admin/webhooks",           ROUTE_JOB,         "notifications", "partner_webhook.list", AUTH_USER, "webhooks.manage", 0, ROUTE_SYNC},
+    {"DELETE", "/api/admin/webhooks/:id",       ROUTE_JOB,         "notifications", "partner_webhook.delete", AUTH_USER, "webhooks.manage", 0, 0},
+    {"GET",    "/api/admin/webhooks/:id/deliveries", ROUTE_JOB,    "notifications", "partner_webhook.deliveries", AUTH_USER, "webhooks.manage", 0, ROUTE_SYNC},
     {"GET",    "/api/admin/schedules",          ROUTE_JOB,         ANA,     "schedule.list",  AUTH_USER,     "schedules.read", 0,  ROUTE_SYNC},
     /* Catalog: public reads; /tree before /:slug, which would take it. */
     {"GET",    "/api/categories",               ROUTE_JOB,         CAT,     "category.list",  AUTH_NONE,     NULL,          0,    ROUTE_SYNC},

@@ -3,6 +3,8 @@
  */
 #include "pool_table.h"
 
+#include "partner_webhook.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -12,7 +14,9 @@ static const pool_t pools[] = {
     {"catalog", {common_jobs, catalog_jobs, test_jobs, NULL}, {NULL}},
     {"orders", {common_jobs, orders_jobs, test_jobs, NULL}, {NULL}},
     {"payments", {common_jobs, payments_jobs, test_jobs, NULL}, {NULL}},
-    {"notifications", {common_jobs, notify_jobs, test_jobs, NULL}, {NULL}},
+    {"notifications",
+     {common_jobs, notify_jobs, partner_webhook_jobs, test_jobs, NULL},
+     {partner_webhook_events, NULL}},
     {"analytics", {common_jobs, analytics_jobs, test_jobs, NULL}, {test_events, NULL}},
 };
 
