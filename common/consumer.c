@@ -27,6 +27,15 @@ struct consumer {
     int registered; /* its event_consumers row is known to exist */
 };
 
+/* The handlers run on the worker's one handler thread: a plain static is
+ * enough to tell them where they are. */
+static int64_t current_position;
+
+int64_t consumer_position(void)
+{
+    return current_position;
+}
+
 consumer_t *consumer_new(const char *name, const event_handler_t *handlers, void *zmq_ctx,
                          const char *sub_endpoint)
 {
@@ -121,7 +130,9 @@ static int apply_event(consumer_t *self, PGconn *db, worker_runtime_t *rt, int64
             status = 503;
             snprintf(why, 64, "DB_UNAVAILABLE");
         } else {
+            current_position = position;
             status = h->fn(&ctx, topic, &u.data);
+            current_position = 0;
             if (status >= 400) {
                 snprintf(why, 64, "%s", ctx.error_code[0] ? ctx.error_code : "EVENT_FAILED");
                 db_exec(db, "ROLLBACK TO SAVEPOINT event");
@@ -172,9 +183,13 @@ int consumer_run(consumer_t *self, PGconn *db, worker_runtime_t *rt, int *wrote_
     const char *name[] = {self->name};
     PGresult *res;
     int ok;
+    /* Pools that react to events have their row from their migration
+     * (sql/022_event_consumers.sql: from the deployment on); one without
+     * starts from its first pass. */
     if (!self->registered) {
         res = PQexecParams(db,
-                           "INSERT INTO event_consumers (name) VALUES ($1) ON CONFLICT DO NOTHING",
+                           "INSERT INTO event_consumers (name, position) SELECT $1, "
+                           "coalesce(max(position), 0) FROM outbox ON CONFLICT DO NOTHING",
                            1, NULL, name, NULL, NULL, 0);
         self->registered = PQresultStatus(res) == PGRES_COMMAND_OK;
         PQclear(res);

@@ -13,7 +13,9 @@
  * past it commit together, so none is applied twice or lost across a
  * crash. A handler that fails leaves the event (and those after it) for a
  * later pass; after MANDI_EVENT_MAX_ATTEMPTS failures the event is set
- * aside in event_failures and the consumer moves on.
+ * aside in event_failures and the consumer moves on. A pool's position
+ * starts where its migration put it (the newest event then): a pool reacts
+ * from the moment it is first deployed.
  */
 #ifndef MANDI_CONSUMER_H
 #define MANDI_CONSUMER_H
@@ -36,6 +38,10 @@ typedef struct event_handler {
 } event_handler_t;  /* tables end with {NULL, NULL} */
 
 typedef struct consumer consumer_t;
+
+/* The outbox position of the event a handler is reacting to (0 outside a
+ * handler): e.g. to leave out events older than a subscription. */
+int64_t consumer_position(void);
 
 /* A consumer called name (the pool's) of handlers, woken by a SUB socket
  * on sub_endpoint in zmq_ctx. NULL when it cannot be made. */

@@ -6,7 +6,7 @@
 
 CREATE TABLE event_consumers (
     name       text        PRIMARY KEY,         -- the pool
-    position   bigint      NOT NULL DEFAULT 0,  -- the last outbox position passed
+    position   bigint      NOT NULL,            -- the last outbox position passed
     updated_at timestamptz NOT NULL DEFAULT now()
 );
 
@@ -21,3 +21,11 @@ CREATE TABLE event_failures (
     failed_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (consumer, position)
 );
+
+-- The pools that react to events start from here: the events already
+-- stored when they were deployed are not theirs (a week of old orders
+-- must not be notified again). A pool added later makes its row in its
+-- own migration the same way.
+INSERT INTO event_consumers (name, position)
+SELECT name, coalesce((SELECT max(position) FROM outbox), 0)
+FROM (VALUES ('analytics'), ('notifications')) AS pools (name);

@@ -11,6 +11,8 @@ CREATE TABLE partner_webhooks (
     secret      text        NOT NULL,          -- HMAC-SHA256 key of the signatures
     description text,
     active      boolean     NOT NULL DEFAULT true,
+    -- The newest event when it was made: only later events are sent.
+    from_position bigint    NOT NULL DEFAULT 0,
     created_by  uuid,
     created_at  timestamptz NOT NULL DEFAULT now(),
     deleted_at  timestamptz

@@ -3,9 +3,9 @@
  *
  * Admins register a URL with topic prefixes and a secret. The pool's event
  * handler writes one delivery per (webhook, event) for every active
- * webhook whose prefixes match, with the JSON to send fixed at that
- * moment, and enqueues the job partner_webhook.deliver for each, all in
- * the consumer's transaction. The job POSTs the body with
+ * webhook whose prefixes match (events after the webhook was made), with the JSON to send fixed at
+ * that moment, and enqueues the job partner_webhook.deliver for each, all in the consumer's
+ * transaction. The job POSTs the body with
  *
  *   X-Mandi-Event: <topic>
  *   X-Mandi-Delivery: <delivery id>        (the same on every attempt)
@@ -101,8 +101,9 @@ int partner_webhook_create(job_ctx_t *ctx)
         ctx->job->user_id};
     rc = answer_json(ctx, 201,
                      "WITH w AS (INSERT INTO partner_webhooks (id, url, events, secret, "
-                     "description, created_by) VALUES ($1::uuid, $2, $3::text[], $4, $5, "
-                     "$6::uuid) RETURNING *) "
+                     "description, created_by, from_position) VALUES ($1::uuid, $2, $3::text[], "
+                     "$4, $5, $6::uuid, (SELECT coalesce(max(position), 0) FROM outbox)) "
+                     "RETURNING *) "
                      "SELECT (mandi_partner_webhook_json(w) || jsonb_build_object('secret', "
                      "w.secret))::text FROM w",
                      6, params, WEBHOOK_NOT_FOUND);
@@ -169,16 +170,19 @@ static int on_event(job_ctx_t *ctx, const char *topic, const msgpack_object *bod
         return job_fail(ctx, 422, "UNREADABLE_EVENT", "the event's body is not JSON");
     }
     buf_append_char(&data, '\0');
-    const char *params[] = {ctx->job->id, topic, data.data};
+    char position[24];
+    snprintf(position, sizeof position, "%lld", (long long)consumer_position());
+    const char *params[] = {ctx->job->id, topic, data.data, position};
     PGresult *res = PQexecParams(
         ctx->db,
         "INSERT INTO partner_webhook_deliveries (webhook_id, event_ref, topic, body) "
         "SELECT w.id, $1::uuid, $2, jsonb_build_object('id', $1::uuid, 'event', $2::text, "
         "  'created_at', mandi_ts(now()), 'data', $3::jsonb)::text "
         "FROM partner_webhooks w WHERE w.active AND w.deleted_at IS NULL "
+        "AND $4::bigint > w.from_position "
         "AND EXISTS (SELECT 1 FROM unnest(w.events) e WHERE starts_with($2, e)) "
         "ON CONFLICT (webhook_id, event_ref) DO NOTHING RETURNING id",
-        3, NULL, params, NULL, NULL, 0);
+        4, NULL, params, NULL, NULL, 0);
     buf_free(&data);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
         return answer_db_failed(ctx, res);
