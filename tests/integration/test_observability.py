@@ -157,12 +157,17 @@ class Observability(StackTestCase):
         # just after the client has its answer: wait for the counts to land.
         def landed():
             m = self.stack.metrics()
-            return m if (metric(m, name + "_count", route=route) -
-                         metric(before, name + "_count", route=route) >= n + 1 and
-                         metric(m, "mandi_http_requests_total", route="unmatched",
-                                status="404") >
-                         metric(before, "mandi_http_requests_total", route="unmatched",
-                                status="404")) else None
+
+            def moved(name, **labels):
+                return metric(m, name, **labels) - metric(before, name, **labels)
+            # Every counter asserted below has moved at least as far as it
+            # should (the histogram and the totals are not updated at the
+            # same instant, so each is waited for on its own).
+            return m if (moved(name + "_count", route=route) >= n + 1 and
+                         moved("mandi_http_requests_total", route=route, status="200") >= n and
+                         moved("mandi_http_requests_total", route=route, status="404") >= 1 and
+                         moved("mandi_http_requests_total", route="unmatched",
+                               status="404") >= 1) else None
         after = wait_for(landed, 5, "the requests to be counted")
         self.assertEqual(metric(after, "mandi_http_requests_total", route=route, status="200") -
                          metric(before, "mandi_http_requests_total", route=route, status="200"),
