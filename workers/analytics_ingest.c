@@ -63,7 +63,7 @@ typedef struct {
 /* Why an event was refused. */
 typedef struct {
     const char *field;
-    char message[160];
+    char message[256]; /* room for a field, a rule and codec_error_t's message */
 } event_error_t;
 
 static int refuse(event_error_t *err, const char *field, const char *fmt, const char *arg)
