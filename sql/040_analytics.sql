@@ -63,25 +63,28 @@ CREATE FUNCTION mandi_analytics_zones(role text, zones text, zone text) RETURNS 
         WHEN zone = ANY (string_to_array(zones, ',')) THEN ARRAY[zone]
         ELSE '{}'::text[] END;
 
--- The headline figures of [t0, t1) within zones (NULL: everywhere):
+-- The headline figures of [t0, t1) within in_zones (NULL: everywhere; not
+-- named zones, which users.zones would shadow):
 --   orders            orders placed (any status)
 --   revenue_orders    of those, orders that bring revenue (above)
 --   cancelled_orders  of those, orders cancelled
 --   revenue_paise     sum of total_paise of the revenue orders
 --   average_order_value_paise  revenue_paise / revenue_orders, rounded down (0 if none)
 --   active_users      distinct users who placed an order or sent an event
---   new_users         users created, in zones: users whose zones meet them
+--   new_users         users created; within zones, users whose zones meet them
 --   sessions          distinct session_id of app events
 --   product_views     app events named product_view
 --   conversion_bps    orders * 10000 / sessions, rounded down (NULL if no session)
-CREATE FUNCTION mandi_analytics_figures(t0 timestamptz, t1 timestamptz, zones text[])
+CREATE FUNCTION mandi_analytics_figures(t0 timestamptz, t1 timestamptz, in_zones text[])
     RETURNS jsonb LANGUAGE sql STABLE AS $$
 WITH o AS (
     SELECT o.user_id::text AS user_id, o.status, o.total_paise FROM orders o
-    WHERE o.created_at >= t0 AND o.created_at < t1 AND (zones IS NULL OR o.zone = ANY (zones))),
+    WHERE o.created_at >= t0 AND o.created_at < t1
+      AND (in_zones IS NULL OR o.zone = ANY (in_zones))),
 e AS (
     SELECT e.source, e.name, e.user_id, e.session_id FROM analytics_events e
-    WHERE e.occurred_at >= t0 AND e.occurred_at < t1 AND (zones IS NULL OR e.zone = ANY (zones))),
+    WHERE e.occurred_at >= t0 AND e.occurred_at < t1
+      AND (in_zones IS NULL OR e.zone = ANY (in_zones))),
 f AS (
     SELECT (SELECT count(*) FROM o) AS orders,
            (SELECT count(*) FROM o WHERE mandi_revenue_status(o.status)) AS revenue_orders,
@@ -92,7 +95,7 @@ f AS (
                                   SELECT e.user_id FROM e WHERE e.user_id IS NOT NULL) a)
                AS active_users,
            (SELECT count(*) FROM users u WHERE u.created_at >= t0 AND u.created_at < t1
-              AND (zones IS NULL OR u.zones && zones)) AS new_users,
+              AND (in_zones IS NULL OR u.zones && in_zones)) AS new_users,
            (SELECT count(DISTINCT e.session_id) FROM e WHERE e.source = 'app') AS sessions,
            (SELECT count(*) FROM e WHERE e.source = 'app' AND e.name = 'product_view')
                AS product_views)
