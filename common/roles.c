@@ -47,6 +47,8 @@ static const permission_t permissions[] = {
     {"orders.manage",    ADMINS | ROLE_MERCHANT | ROLE_LOCATION_ADMIN,
                                                                  "MERCHANT only for the orders of its stores; LOCATION_ADMIN only for orders in its zones; others answer 404"},
     {"delivery.manage",  ADMINS | ROLE_LOCATION_ADMIN,           "LOCATION_ADMIN only for routes and orders in its zones; others answer 404"},
+    {"analytics.read",   ADMINS | ROLE_LOCATION_ADMIN,           "LOCATION_ADMIN counts only its zones (another zone asked for gives zeros)"},
+    {"analytics.manage", ADMINS,                                 NULL},
 };
 /* clang-format on */
 

@@ -184,6 +184,15 @@ static const route_t routes[] = {
     {"GET",    "/api/settlements/:id",          ROUTE_JOB,         PAY,     "settlement.get", AUTH_USER,     "self",        0,    ROUTE_SYNC},
     {"PATCH",  "/api/settlements/:id/status",   ROUTE_JOB,         PAY,     "settlement.set_status", AUTH_USER, "settlements.manage", 0, 0},
     {"PUT",    "/api/stores/:id/commission",    ROUTE_JOB,         PAY,     "store.set_commission", AUTH_USER, "settlements.manage", 0, 0},
+    /* Analytics: events from the apps (with or without a token), dashboards. */
+    {"POST",   "/api/analytics/event",          ROUTE_JOB,         ANA,     "analytics.ingest", AUTH_OPTIONAL, NULL,        0,    0},
+    {"GET",    "/api/analytics/dashboard",      ROUTE_JOB,         ANA,     "analytics.dashboard", AUTH_USER, "analytics.read", 0, ROUTE_SYNC},
+    {"GET",    "/api/analytics/sales",          ROUTE_JOB,         ANA,     "analytics.sales", AUTH_USER,    "analytics.read", 0, ROUTE_SYNC},
+    {"GET",    "/api/analytics/revenue",        ROUTE_JOB,         ANA,     "analytics.revenue", AUTH_USER,  "analytics.read", 0, ROUTE_SYNC},
+    {"GET",    "/api/analytics/users",          ROUTE_JOB,         ANA,     "analytics.users", AUTH_USER,    "analytics.read", 0, ROUTE_SYNC},
+    {"GET",    "/api/analytics/products",       ROUTE_JOB,         ANA,     "analytics.products", AUTH_USER, "analytics.read", 0, ROUTE_SYNC},
+    {"GET",    "/api/analytics/notify-requests", ROUTE_JOB,        ANA,     "analytics.notify_requests", AUTH_USER, "analytics.read", 0, ROUTE_SYNC},
+    {"POST",   "/api/admin/analytics/snapshot", ROUTE_JOB,         ANA,     "analytics.snapshot", AUTH_USER, "analytics.manage", 0, 0},
     /* Test mode only: drive the runtime's hard cases through every pool. */
     {"GET",    "/api/_test/:pool/:type",        ROUTE_JOB,         ":pool", "test.:type",     AUTH_OPTIONAL, NULL,          0,    ROUTE_SYNC | ROUTE_TEST_ONLY},
     {"POST",   "/api/_test/:pool/:type",        ROUTE_JOB,         ":pool", "test.:type",     AUTH_OPTIONAL, NULL,          0,    ROUTE_TEST_ONLY},

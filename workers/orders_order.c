@@ -790,8 +790,9 @@ int order_list(job_ctx_t *ctx)
         "  AND ($5::text IS NULL OR o.status = $5) AND ($6::text IS NULL OR o.zone = $6) "
         "  AND ($7::uuid IS NULL OR o.store_id = $7::uuid) "
         "  AND ($8::uuid IS NULL OR o.user_id = $8::uuid) "
-        "  AND ($9::date IS NULL OR o.created_at >= ($9::date AT TIME ZONE 'Asia/Kolkata')) "
-        "  AND ($10::date IS NULL OR o.created_at < (($10::date + 1) AT TIME ZONE "
+        "  AND ($9::date IS NULL OR o.created_at >= ($9::date::timestamp AT TIME ZONE "
+        "'Asia/Kolkata')) "
+        "  AND ($10::date IS NULL OR o.created_at < (($10::date + 1)::timestamp AT TIME ZONE "
         "      'Asia/Kolkata'))), "
         "page AS (SELECT o FROM hits ORDER BY (o).created_at DESC, (o).id "
         "  LIMIT $12::bigint OFFSET $13::bigint) "
@@ -816,9 +817,9 @@ int order_stats(job_ctx_t *ctx)
     return answer_json(
         ctx, 200,
         "WITH o AS (SELECT o.*, (o.created_at AT TIME ZONE 'Asia/Kolkata')::date AS day "
-        "  FROM orders o WHERE " STAFF_REACH
-        "  AND ($4::date IS NULL OR o.created_at >= ($4::date AT TIME ZONE 'Asia/Kolkata')) "
-        "  AND ($5::date IS NULL OR o.created_at < (($5::date + 1) AT TIME ZONE "
+        "  FROM orders o WHERE " STAFF_REACH "  AND ($4::date IS NULL OR o.created_at >= "
+                                             "($4::date::timestamp AT TIME ZONE 'Asia/Kolkata')) "
+        "  AND ($5::date IS NULL OR o.created_at < (($5::date + 1)::timestamp AT TIME ZONE "
         "      'Asia/Kolkata'))) "
         "SELECT jsonb_build_object("
         "  'orders', (SELECT count(*) FROM o), "

@@ -3,6 +3,7 @@
  */
 #include "pool_table.h"
 
+#include "analytics.h"
 #include "partner_webhook.h"
 
 #include <stdio.h>
@@ -17,7 +18,9 @@ static const pool_t pools[] = {
     {"notifications",
      {common_jobs, notify_jobs, partner_webhook_jobs, test_jobs, NULL},
      {partner_webhook_events, NULL}},
-    {"analytics", {common_jobs, analytics_jobs, test_jobs, NULL}, {test_events, NULL}},
+    {"analytics",
+     {common_jobs, analytics_jobs, test_jobs, NULL},
+     {analytics_events, test_events, NULL}},
 };
 
 const pool_t *pools_find(const char *name)

@@ -223,6 +223,16 @@ class Orders(OrdersCase):
         self.assertEqual(r.data["orders"], 2)
         self.assertEqual(r.data["revenue_paise"], mine["total_paise"])
         self.assertEqual(r.data["by_status"]["CANCELLED"]["orders"], 1)
+        # Dates are India days: an order at 00:30 India time on 3 March (19:00
+        # UTC on the 2nd) is the 3rd's, not the 2nd's.
+        self.stack.psql("UPDATE orders SET created_at = '2003-03-03 00:30+05:30' WHERE id = '%s'"
+                        % mine["id"])
+        for day, found in (("2003-03-03", [mine["id"]]), ("2003-03-02", [])):
+            r = self.c.get("/api/orders?from=%s&to=%s" % (day, day), token=tok)
+            self.assertEqual([o["id"] for o in r.data["items"]], found, day)
+            r = self.c.get("/api/orders/stats?store=%s&from=%s&to=%s" % (self.shop["id"], day,
+                                                                        day), token=self.seller)
+            self.assertEqual(r.data["orders"], len(found), (day, r))
         self.assertError(self.c.get("/api/orders/stats", token=tok), 403, "FORBIDDEN")
         self.assertError(self.c.get("/api/orders?status=LOST", token=tok), 400,
                          "VALIDATION_ERROR", "status")
