@@ -301,15 +301,19 @@ int analytics_ingest(job_ctx_t *ctx)
 static const char INSERT_DOMAIN_EVENT[] =
     "INSERT INTO analytics_events (source, event_key, name, user_id, zone, properties, "
     "  occurred_at) "
-    "SELECT 'domain', $1, $2, b->>'user_id', b->>'zone', b, now() "
+    "SELECT 'domain', $1, $2, b->>'user_id', b->>'zone', b, "
+    "  coalesce((SELECT created_at FROM outbox WHERE position = $4::bigint), now()) "
     "FROM (SELECT CASE WHEN jsonb_typeof($3::jsonb) = 'object' THEN $3::jsonb "
     "  ELSE jsonb_build_object('value', $3::jsonb) END AS b) x "
     "ON CONFLICT (event_key) DO NOTHING RETURNING id";
 
-/* Records a domain event under key, once; *recorded (may be NULL) says
- * whether this call recorded it. Returns 0 or the status answered. */
+/* Records a domain event under key, once, dated when it was written to
+ * the outbox (position; 0 when not from the outbox: now), so events a
+ * consumer catches up on after downtime keep their own time; *recorded
+ * (may be NULL) says whether this call recorded it. Returns 0 or the
+ * status answered. */
 static int record_domain_event(job_ctx_t *ctx, const char *key, const char *topic,
-                               const msgpack_object *body, int *recorded)
+                               const msgpack_object *body, int64_t position, int *recorded)
 {
     buf_t json = {0};
     codec_error_t err;
@@ -323,8 +327,10 @@ static int record_domain_event(job_ctx_t *ctx, const char *key, const char *topi
         buf_reset(&json);
         buf_append_str(&json, "{}");
     }
-    const char *params[] = {key, topic, json.data};
-    PGresult *res = PQexecParams(ctx->db, INSERT_DOMAIN_EVENT, 3, NULL, params, NULL, NULL, 0);
+    char pos[24];
+    snprintf(pos, sizeof pos, "%lld", (long long)position);
+    const char *params[] = {key, topic, json.data, pos};
+    PGresult *res = PQexecParams(ctx->db, INSERT_DOMAIN_EVENT, 4, NULL, params, NULL, NULL, 0);
     buf_free(&json);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
         return answer_db_failed(ctx, res);
@@ -336,7 +342,7 @@ static int record_domain_event(job_ctx_t *ctx, const char *key, const char *topi
 
 static int on_domain_event(job_ctx_t *ctx, const char *topic, const msgpack_object *body)
 {
-    int rc = record_domain_event(ctx, ctx->job->id, topic, body, NULL);
+    int rc = record_domain_event(ctx, ctx->job->id, topic, body, consumer_position(), NULL);
     return rc ? rc : 200;
 }
 
@@ -356,7 +362,7 @@ int analytics_test_event(job_ctx_t *ctx)
         (rc = input_str(ctx, body, "topic", IN_REQUIRED, 1, 128, topic, sizeof topic, NULL)) ||
         (rc = input_str(ctx, body, "id", IN_REQUIRED, 1, 128, key, sizeof key, NULL)))
         return rc;
-    if ((rc = record_domain_event(ctx, key, topic, mp_get(body, "body"), &recorded)))
+    if ((rc = record_domain_event(ctx, key, topic, mp_get(body, "body"), 0, &recorded)))
         return rc;
     msgpack_pack_map(&ctx->body, 1);
     mp_pack_cstr(&ctx->body, "recorded");

@@ -1,7 +1,8 @@
 """
 A pool's reactions to domain events (common/consumer.c), through the real
 stack: the analytics pool runs the test-mode handler of test.published,
-which records the event's stable id in test_effects. Every event published
+which records the event's stable id in test_effects, beside its own
+recording of every event in analytics_events. Every event published
 is applied exactly once, in order, by two workers of the pool at once and
 across a worker killed with SIGKILL and a new one started; a handler that
 keeps failing on an event has it set aside after MANDI_EVENT_MAX_ATTEMPTS
@@ -83,6 +84,15 @@ class Consumer(StackTestCase):
         self.wait_applied(both)
         self.assertGreaterEqual(int(self.stack.psql(
             "SELECT position FROM event_consumers WHERE name = 'analytics'")), max(both))
+        # The pool's own reaction ran on the same events, once each, dated
+        # when they were written.
+        self.assertEqual(self.stack.psql(
+            "SELECT count(*) FROM analytics_events a JOIN outbox o ON o.position IN (%s) "
+            "AND a.event_key = CASE o.position %s END AND a.occurred_at = o.created_at "
+            "WHERE a.source = 'domain'"
+            % (",".join(map(str, both)),
+               " ".join("WHEN %d THEN '%s'" % (p, event_job_id("analytics", p)) for p in both))),
+            "40")
 
     def test_a_failing_event_is_set_aside_and_the_rest_apply(self):
         self.publish(1, fail_event=True)
