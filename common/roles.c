@@ -45,6 +45,9 @@ static const permission_t permissions[] = {
     {"orders.manage",    ADMINS | ROLE_MERCHANT | ROLE_LOCATION_ADMIN,
                                                                  "MERCHANT only for the orders of its stores; LOCATION_ADMIN only for orders in its zones; others answer 404"},
     {"delivery.manage",  ADMINS | ROLE_LOCATION_ADMIN,           "LOCATION_ADMIN only for routes and orders in its zones; others answer 404"},
+    {"notifications.send", ADMINS,                               NULL},
+    {"notifications.manage", ADMINS,                             NULL},
+    {"announcements.manage", ADMINS,                             NULL},
 };
 /* clang-format on */
 

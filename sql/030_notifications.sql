@@ -134,8 +134,9 @@ CREATE INDEX device_tokens_user ON device_tokens (user_id);
 
 -- Every message for a provider. The unique key is what makes a message go
 -- at most once per (event, user, channel), whatever redelivers the event.
--- held: promotional, waiting for the end of quiet hours; dead: the provider
--- refused it (4xx) or its last attempt failed, listed for an admin to retry.
+-- held: promotional, waiting for the end of quiet hours; skipped: a push
+-- whose user has no valid device left; dead: the provider refused it (4xx)
+-- or its last attempt failed, listed for an admin to retry.
 CREATE TABLE notification_deliveries (
     id            uuid        PRIMARY KEY DEFAULT gen_random_uuid(),
     ref           text        NOT NULL,
@@ -147,7 +148,7 @@ CREATE TABLE notification_deliveries (
     body          text        NOT NULL,
     data          jsonb       NOT NULL DEFAULT '{}',
     status        text        NOT NULL DEFAULT 'queued'
-                  CHECK (status IN ('queued', 'held', 'sent', 'dead')),
+                  CHECK (status IN ('queued', 'held', 'sent', 'skipped', 'dead')),
     provider      text,
     provider_id   text,
     attempts      int         NOT NULL DEFAULT 0,
@@ -172,13 +173,30 @@ CREATE FUNCTION mandi_delivery_json(d notification_deliveries) RETURNS jsonb
         'created_at', mandi_ts(d.created_at), 'updated_at', mandi_ts(d.updated_at),
         'sent_at', mandi_ts(d.sent_at));
 
+-- When quiet hours (India time, from qstart to qend, over midnight when
+-- qstart > qend) hold at `at`, the instant they end; else NULL.
+CREATE FUNCTION mandi_quiet_until(at timestamptz, qstart time, qend time) RETURNS timestamptz
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT CASE
+        WHEN qstart = qend THEN NULL
+        WHEN qstart < qend AND l::time >= qstart AND l::time < qend
+            THEN (l::date + qend) AT TIME ZONE 'Asia/Kolkata'
+        WHEN qstart > qend AND l::time >= qstart
+            THEN (l::date + 1 + qend) AT TIME ZONE 'Asia/Kolkata'
+        WHEN qstart > qend AND l::time < qend
+            THEN (l::date + qend) AT TIME ZONE 'Asia/Kolkata'
+    END
+    FROM (SELECT at AT TIME ZONE 'Asia/Kolkata') AS t(l)
+    $$;
+
 -- Announcements: shown to every user, or to those of one zone.
 CREATE TABLE announcements (
     id         uuid        PRIMARY KEY DEFAULT gen_random_uuid(),
     title      text        NOT NULL,
     body       text        NOT NULL,
     zone       text,
-    created_by uuid        NOT NULL REFERENCES users (id),
+    created_by text        NOT NULL,            -- the admin's user id, as the token says
     created_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX announcements_created ON announcements (created_at DESC);
