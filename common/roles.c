@@ -48,6 +48,7 @@ static const permission_t permissions[] = {
     {"notifications.send", ADMINS,                               NULL},
     {"notifications.manage", ADMINS,                             NULL},
     {"announcements.manage", ADMINS,                             NULL},
+    {"webhooks.manage",  ADMINS,                                 NULL},
 };
 /* clang-format on */
 

@@ -188,6 +188,10 @@ static const route_t routes[] = {
     {"POST",   "/api/admin/notifications/failed/:id/retry", ROUTE_JOB, NOT, "notify.failed_retry", AUTH_USER, "notifications.manage", 0, 0},
     {"GET",    "/api/announcements",            ROUTE_JOB,         NOT,     "announcement.list", AUTH_USER,  "self",        0,    ROUTE_SYNC},
     {"POST",   "/api/announcements",            ROUTE_JOB,         NOT,     "announcement.create", AUTH_USER, "announcements.manage", 0, 0},
+    {"POST",   "/api/admin/webhooks",           ROUTE_JOB,         NOT,     "webhook.create", AUTH_USER,     "webhooks.manage", 0, 0},
+    {"GET",    "/api/admin/webhooks",           ROUTE_JOB,         NOT,     "webhook.list",   AUTH_USER,     "webhooks.manage", 0, ROUTE_SYNC},
+    {"DELETE", "/api/admin/webhooks/:id",       ROUTE_JOB,         NOT,     "webhook.delete", AUTH_USER,     "webhooks.manage", 0, 0},
+    {"GET",    "/api/admin/webhooks/:id/deliveries", ROUTE_JOB,    NOT,     "webhook.log",    AUTH_USER,     "webhooks.manage", 0, ROUTE_SYNC},
     /* Test mode only: drive the runtime's hard cases through every pool. */
     {"GET",    "/api/_test/:pool/:type",        ROUTE_JOB,         ":pool", "test.:type",     AUTH_OPTIONAL, NULL,          0,    ROUTE_SYNC | ROUTE_TEST_ONLY},
     {"POST",   "/api/_test/:pool/:type",        ROUTE_JOB,         ":pool", "test.:type",     AUTH_OPTIONAL, NULL,          0,    ROUTE_TEST_ONLY},

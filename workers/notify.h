@@ -88,6 +88,24 @@ int notify_failed_retry(job_ctx_t *ctx);
 int notify_deliver(job_ctx_t *ctx);
 int notify_test_event(job_ctx_t *ctx);
 
+/* The back-off before attempt `attempt` + 1: MANDI_NOTIFY_RETRY_BASE_MS *
+ * 2^(attempt - 1), drawn uniformly from its upper half (jitter), so that
+ * a provider coming back is not met by every retry at once. */
+long notify_backoff_ms(int attempt);
+
+/* This run's attempt, as the jobs table counts them (the job's envelope
+ * is as old as its first dispatch). */
+int notify_job_attempt(job_ctx_t *ctx);
+
+/* Partner webhooks (notify_webhook.c): plans the deliveries of the event
+ * (json: its body) to every webhook whose prefixes match topic. */
+int webhook_plan(job_ctx_t *ctx, const char *ref, const char *topic, const char *json);
+int webhook_create(job_ctx_t *ctx);
+int webhook_list(job_ctx_t *ctx);
+int webhook_delete(job_ctx_t *ctx);
+int webhook_log(job_ctx_t *ctx);
+int webhook_deliver(job_ctx_t *ctx);
+
 /* Enqueues the notify.deliver job of delivery id, to run no earlier than
  * not_before (a timestamptz text, or NULL for now), and records the job on
  * the row. Returns 0 or the status answered. */

@@ -34,9 +34,7 @@
 #include "notify.h"
 #include "notify_provider.h"
 
-/* The back-off before attempt `attempt` + 1: base * 2^(attempt - 1), drawn
- * uniformly from its upper half. */
-static long backoff_ms(int attempt)
+long notify_backoff_ms(int attempt)
 {
     static unsigned seed;
     if (!seed)
@@ -49,9 +47,7 @@ static long backoff_ms(int attempt)
     return full / 2 + (long)(rand_r(&seed) % (unsigned)(full / 2 + 1));
 }
 
-/* This run's attempt, as the jobs table counts them (the job's envelope
- * is as old as its first dispatch). */
-static int current_attempt(job_ctx_t *ctx)
+int notify_job_attempt(job_ctx_t *ctx)
 {
     const char *params[] = {ctx->job->id};
     PGresult *res = PQexecParams(ctx->db, "SELECT attempts FROM jobs WHERE id = $1::uuid", 1, NULL,
@@ -185,7 +181,7 @@ int notify_deliver(job_ctx_t *ctx)
         PQclear(res);
         return 200;
     }
-    int attempt = current_attempt(ctx);
+    int attempt = notify_job_attempt(ctx);
     char why[256];
     notify_outcome_t out = {0};
     const notify_provider_t *p = notify_provider_for(d.channel, why, sizeof why);
@@ -239,7 +235,7 @@ int notify_deliver(job_ctx_t *ctx)
         if ((rc = record(ctx, &d, "dead", provider, &out, attempt)))
             return rc;
         ctx->keep_writes = 1;
-        job_retry_later(ctx, backoff_ms(attempt));
+        job_retry_later(ctx, notify_backoff_ms(attempt));
         job_fail(ctx, 503, "PROVIDER_UNAVAILABLE", "%s provider %s: %s", d.channel, provider,
                  out.error);
         job_fail_detail_str(ctx, "delivery_id", d.id);

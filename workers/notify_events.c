@@ -12,7 +12,9 @@
  * registered device), the template in their language (else English), and
  * whether quiet hours hold a promotional message back. The texts are
  * rendered here (notify_template.c) and the rows written under their
- * unique keys, so planning the same event twice writes nothing new.
+ * unique keys, so planning the same event twice writes nothing new. The
+ * event also goes to the partners' webhooks that ask for its topic
+ * (notify_webhook.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -222,6 +224,8 @@ int notify_react(job_ctx_t *ctx, const char *ref, const char *topic, const msgpa
         rc = notify_plan(ctx, &plan, counts);
     }
     PQclear(res);
+    if (!rc)
+        rc = webhook_plan(ctx, ref, topic, json.data);
     buf_free(&json);
     return rc;
 }
@@ -246,14 +250,10 @@ static int on_event(job_ctx_t *ctx, const char *topic, const msgpack_object *bod
     return 200;
 }
 
-/* Prefixes of the topics notification_rules names. */
+/* Every event: what it leads to is data (notification_rules, and the
+ * prefixes partners' webhooks ask for), so the pool looks at each one. */
 const event_handler_t notifications_events[] = {
-    {"order.status_changed", on_event, 0},
-    {"payment.captured", on_event, 0},
-    {"refund.processed", on_event, 0},
-    {"payout.processed", on_event, 0},
-    {"stock.low", on_event, 0},
-    {"notify.", on_event, 0},
+    {"", on_event, 0},
     {NULL, NULL, 0},
 };
 

@@ -240,6 +240,11 @@ const job_handler_t notify_jobs[] = {
     {"notify.failed_retry", notify_failed_retry, 0},
     {"announcement.list", notify_announcement_list, 0},
     {"announcement.create", notify_announcement_create, 0},
+    {"webhook.create", webhook_create, 0},
+    {"webhook.list", webhook_list, 0},
+    {"webhook.delete", webhook_delete, 0},
+    {"webhook.log", webhook_log, 0},
+    {"webhook.deliver", webhook_deliver, 0},
     /* Until the consumer runs notifications_events: the same reaction. */
     {"notify.test_event", notify_test_event, JOB_TEST_ONLY},
     {NULL, NULL, 0},

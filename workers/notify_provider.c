@@ -379,6 +379,23 @@ static void fcm_send(const notify_message_t *msg, notify_outcome_t *out)
     buf_free(&body);
 }
 
+int notify_http_post(const char *url, const char *const *headers, const char *body, size_t len,
+                     long *status, char *why, size_t why_cap)
+{
+    buf_t b = BUF_INIT;
+    buf_append(&b, body, len);
+    http_answer_t a = {0};
+    int rc = http_post(url, headers, &b, &a, why, why_cap);
+    if (rc == 0) {
+        *status = a.status;
+        if (a.status < 200 || a.status >= 300)
+            snprintf(why, why_cap, "HTTP %ld: %.200s", a.status, a.body.data ? a.body.data : "");
+    }
+    answer_free(&a);
+    buf_free(&b);
+    return rc;
+}
+
 /* ---- the table ----------------------------------------------------------------- */
 
 static const struct {

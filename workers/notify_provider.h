@@ -53,6 +53,13 @@ typedef struct {
     void (*send)(const notify_message_t *msg, notify_outcome_t *out);
 } notify_provider_t;
 
+/* One POST of a JSON body (len bytes) to url with the extra header lines
+ * (NULL-terminated), bounded like the providers' calls. Returns 0 with
+ * *status set when an HTTP answer came (why then holds the start of a
+ * non-2xx answer's body), else -1 with the reason in why. */
+int notify_http_post(const char *url, const char *const *headers, const char *body, size_t len,
+                     long *status, char *why, size_t why_cap);
+
 /* The provider configured for channel; NULL with a reason in why when the
  * setting names a provider that does not exist or lacks its settings. */
 const notify_provider_t *notify_provider_for(const char *channel, char *why, size_t why_cap);
