@@ -94,6 +94,8 @@ static int write_row(job_ctx_t *ctx, const notify_plan_t *plan, PGresult *res, i
         PQclear(r);
         return 0;
     }
+    /* A security message's data is its code or token: the text carries it
+     * once, and the row keeps no second copy. */
     const char *params[] = {plan->ref,
                             user,
                             channel,
@@ -101,7 +103,7 @@ static int write_row(job_ctx_t *ctx, const notify_plan_t *plan, PGresult *res, i
                             PQgetvalue(res, i, 2),
                             subject,
                             text,
-                            plan->data_json,
+                            plan->security ? NULL : plan->data_json,
                             held ? "held" : "queued"};
     PGresult *r = PQexecParams(ctx->db,
                                "INSERT INTO notification_deliveries (ref, user_id, channel, "

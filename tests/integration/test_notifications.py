@@ -108,6 +108,8 @@ class Notifications(NotifyCase):
         self.wait_deliveries(ref, count=1)
         sms = self.stack.wait_sms(u["phone"])
         self.assertEqual(sms[0]["body"], "Your mandi code is 482913. It expires in 5 minutes.")
+        # The code is in the message only, not kept again as the row's data.
+        self.assertEqual(self.deliveries(ref)[0]["data"], {})
 
     def test_the_users_language(self):
         u = self.user(preferences={"language": "hi"})
