@@ -294,6 +294,40 @@ class Notifications(NotifyCase):
         self.assertError(self.c.post("/api/admin/notifications/failed/%s/retry" % uuid.uuid4(),
                                      token=user["token"]), 403, "FORBIDDEN")
 
+    def test_every_notifications_row_of_the_authorization_table(self):
+        """Each protected route with each role: 403 FORBIDDEN from the front,
+        or served (whatever the pool then says); 401 without a token."""
+        roles = ("USER", "MERCHANT", "MODERATOR", "FINANCE", "LOCATION_ADMIN", "ADMIN",
+                 "SUPER_ADMIN")
+        admins = {"ADMIN", "SUPER_ADMIN"}
+        nobody = str(uuid.uuid4())
+        quiet_zone = "nobody-" + self.zone
+        table = [
+            ("POST", "/api/notifications/send-to-user",
+             {"user_id": nobody, "title": "t", "body": "b"}, admins),
+            ("POST", "/api/notifications/send-to-zone",
+             {"zone": quiet_zone, "title": "t", "body": "b"}, admins),
+            ("GET", "/api/admin/notifications/failed", None, admins),
+            ("POST", "/api/admin/notifications/failed/%s/retry" % nobody, None, admins),
+            ("POST", "/api/announcements", {"title": "t", "body": "b", "zone": quiet_zone},
+             admins),
+            ("GET", "/api/admin/webhooks", None, admins),
+            ("DELETE", "/api/admin/webhooks/%s" % nobody, None, admins),
+            ("GET", "/api/admin/webhooks/%s/deliveries" % nobody, None, admins),
+            ("GET", "/api/notifications", None, set(roles)),
+            ("GET", "/api/announcements", None, set(roles)),
+        ]
+        for method, path, body, allowed in table:
+            for role in roles:
+                with self.subTest(path=path, role=role):
+                    token = self.stack.token(str(uuid.uuid4()), role)
+                    r = self.c.request(method, path, body, token=token)
+                    if role in allowed:
+                        self.assertIn(r.status, (200, 201, 404), r)
+                    else:
+                        self.assertError(r, 403, "FORBIDDEN")
+            self.assertError(self.c.request(method, path, body), 401, "AUTH_REQUIRED")
+
     # ---- announcements -------------------------------------------------------------
 
     def test_announcements(self):
