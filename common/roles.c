@@ -49,6 +49,9 @@ static const permission_t permissions[] = {
     {"delivery.manage",  ADMINS | ROLE_LOCATION_ADMIN,           "LOCATION_ADMIN only for routes and orders in its zones; others answer 404"},
     {"analytics.read",   ADMINS | ROLE_LOCATION_ADMIN,           "LOCATION_ADMIN counts only its zones (another zone asked for gives zeros)"},
     {"analytics.manage", ADMINS,                                 NULL},
+    {"notifications.send", ADMINS,                               NULL},
+    {"notifications.manage", ADMINS,                             NULL},
+    {"announcements.manage", ADMINS,                             NULL},
 };
 /* clang-format on */
 

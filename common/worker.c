@@ -503,9 +503,7 @@ static int run_durable(worker_runtime_t *rt, job_ctx_t *ctx, const job_handler_t
     /* A passing failure with attempts left: nothing recorded, and the
      * lease set to when the sweep should send the job again. */
     if (ctx->retry_after_ms > 0 && attempts < max_attempts) {
-        /* What the handler asked to keep (an attempt's log) commits; the
-         * result is not recorded either way. */
-        db_exec(rt->db, ctx->keep_writes ? "COMMIT" : "ROLLBACK");
+        db_exec(rt->db, "ROLLBACK");
         char delay[24];
         snprintf(delay, sizeof delay, "%ld", ctx->retry_after_ms);
         const char *later[] = {job->id, delay};

@@ -107,9 +107,9 @@ redisContext *job_redis(job_ctx_t *ctx);
 /* Marks the failure the handler is about to answer as passing: a durable
  * job that has attempts left is rolled back and not recorded as failed but
  * sent again by the recovery sweep once delay_ms have passed (the attempts
- * count on, so a job that never gets through ends dead). With keep_writes
- * its writes commit first (a log of the attempt). A job that is not
- * durable just fails. */
+ * count on, so a job that never gets through ends dead). Its writes roll
+ * back, keep_writes or not: a handler that logs its attempts counts them
+ * from the job's own attempts. A job that is not durable just fails. */
 void job_retry_later(job_ctx_t *ctx, long delay_ms);
 
 /* Reports progress (0..100) of a durable job; visible on GET /api/jobs/{id}. */

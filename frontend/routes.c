@@ -15,6 +15,7 @@
 #define ORD "orders"
 #define PAY "payments"
 #define ANA "analytics"
+#define NOT "notifications"
 #define TS (ROUTE_SYNC | ROUTE_TRANSIENT)
 static const route_t routes[] = {
     /* method  pattern                          kind               service  job type          auth           permission     wait  flags */
@@ -67,10 +68,10 @@ static const route_t routes[] = {
     {"GET",    "/api/export/:file",             ROUTE_JOB,         ANA,     "export.run",     AUTH_USER,     "exports.read", 0,   ROUTE_DURABLE | ROUTE_CSV},
     {"GET",    "/api/exports/:id/download",     ROUTE_JOB,         ANA,     "export.get",     AUTH_USER,     "exports.read", 0,   ROUTE_CSV},
     /* Notifications: partners' webhooks. */
-    {"POST",   "/api/admin/webhooks",           ROUTE_JOB,         "notifications", "partner_webhook.create", AUTH_USER, "webhooks.manage", 0, 0},
-    {"GET",    "/api/admin/webhooks",           ROUTE_JOB,         "notifications", "partner_webhook.list", AUTH_USER, "webhooks.manage", 0, ROUTE_SYNC},
-    {"DELETE", "/api/admin/webhooks/:id",       ROUTE_JOB,         "notifications", "partner_webhook.delete", AUTH_USER, "webhooks.manage", 0, 0},
-    {"GET",    "/api/admin/webhooks/:id/deliveries", ROUTE_JOB,    "notifications", "partner_webhook.deliveries", AUTH_USER, "webhooks.manage", 0, ROUTE_SYNC},
+    {"POST",   "/api/admin/webhooks",           ROUTE_JOB,         NOT,     "partner_webhook.create", AUTH_USER, "webhooks.manage", 0, 0},
+    {"GET",    "/api/admin/webhooks",           ROUTE_JOB,         NOT,     "partner_webhook.list", AUTH_USER, "webhooks.manage", 0, ROUTE_SYNC},
+    {"DELETE", "/api/admin/webhooks/:id",       ROUTE_JOB,         NOT,     "partner_webhook.delete", AUTH_USER, "webhooks.manage", 0, 0},
+    {"GET",    "/api/admin/webhooks/:id/deliveries", ROUTE_JOB,    NOT,     "partner_webhook.deliveries", AUTH_USER, "webhooks.manage", 0, ROUTE_SYNC},
     {"GET",    "/api/admin/schedules",          ROUTE_JOB,         ANA,     "schedule.list",  AUTH_USER,     "schedules.read", 0,  ROUTE_SYNC},
     /* Catalog: public reads; /tree before /:slug, which would take it. */
     {"GET",    "/api/categories",               ROUTE_JOB,         CAT,     "category.list",  AUTH_NONE,     NULL,          0,    ROUTE_SYNC},
@@ -193,6 +194,20 @@ static const route_t routes[] = {
     {"GET",    "/api/analytics/products",       ROUTE_JOB,         ANA,     "analytics.products", AUTH_USER, "analytics.read", 0, ROUTE_SYNC},
     {"GET",    "/api/analytics/notify-requests", ROUTE_JOB,        ANA,     "analytics.notify_requests", AUTH_USER, "analytics.read", 0, ROUTE_SYNC},
     {"POST",   "/api/admin/analytics/snapshot", ROUTE_JOB,         ANA,     "analytics.snapshot", AUTH_USER, "analytics.manage", 0, 0},
+    /* Notifications: the caller's inbox and devices, announcements, and
+     * the admins' send-outs (durable jobs that report progress). */
+    {"GET",    "/api/notifications",            ROUTE_JOB,         NOT,     "notify.list",    AUTH_USER,     "self",        0,    ROUTE_SYNC},
+    {"PUT",    "/api/notifications/read-all",   ROUTE_JOB,         NOT,     "notify.read_all", AUTH_USER,    "self",        0,    0},
+    {"PUT",    "/api/notifications/:id/read",   ROUTE_JOB,         NOT,     "notify.read",    AUTH_USER,     "self",        0,    0},
+    {"POST",   "/api/notifications/register-token", ROUTE_JOB,     NOT,     "notify.register_token", AUTH_USER, "self",     0,    0},
+    {"POST",   "/api/notifications/unregister-token", ROUTE_JOB,   NOT,     "notify.unregister_token", AUTH_USER, "self",   0,    0},
+    {"POST",   "/api/notifications/send-to-user", ROUTE_JOB,       NOT,     "notify.send_to_user", AUTH_USER, "notifications.send", 0, 0},
+    {"POST",   "/api/notifications/send-to-admins", ROUTE_JOB,     NOT,     "notify.send_to_admins", AUTH_USER, "notifications.send", 0, 0},
+    {"POST",   "/api/notifications/send-to-zone", ROUTE_JOB,       NOT,     "notify.send_to_zone", AUTH_USER, "notifications.send", 0, 0},
+    {"GET",    "/api/admin/notifications/failed", ROUTE_JOB,       NOT,     "notify.failed_list", AUTH_USER, "notifications.manage", 0, ROUTE_SYNC},
+    {"POST",   "/api/admin/notifications/failed/:id/retry", ROUTE_JOB, NOT, "notify.failed_retry", AUTH_USER, "notifications.manage", 0, 0},
+    {"GET",    "/api/announcements",            ROUTE_JOB,         NOT,     "announcement.list", AUTH_USER,  "self",        0,    ROUTE_SYNC},
+    {"POST",   "/api/announcements",            ROUTE_JOB,         NOT,     "announcement.create", AUTH_USER, "announcements.manage", 0, 0},
     /* Test mode only: drive the runtime's hard cases through every pool. */
     {"GET",    "/api/_test/:pool/:type",        ROUTE_JOB,         ":pool", "test.:type",     AUTH_OPTIONAL, NULL,          0,    ROUTE_SYNC | ROUTE_TEST_ONLY},
     {"POST",   "/api/_test/:pool/:type",        ROUTE_JOB,         ":pool", "test.:type",     AUTH_OPTIONAL, NULL,          0,    ROUTE_TEST_ONLY},

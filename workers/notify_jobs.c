@@ -1,40 +1,32 @@
 /*
- * notify_jobs - the notifications pool's delivery jobs: notify.send_sms and
- * notify.send_email.
+ * notify_jobs - the notifications pool's job table, and its direct sends:
+ * notify.send_sms and notify.send_email.
  *
- * Other pools enqueue these (job_enqueue) inside their own transaction, so a
- * message exists if and only if the work that asked for it committed. The
- * provider is chosen per channel by MANDI_SMS_PROVIDER / MANDI_EMAIL_PROVIDER.
- * Only the development provider "file" is built so far: it appends one JSON
- * object per message to $MANDI_VAR_DIR/dev/sms.jsonl or dev/email.jsonl,
- * where a developer (or a test) reads the OTP or the reset link. Any other
- * provider is refused rather than pretended to.
+ * Other pools enqueue the direct sends (job_enqueue) inside their own
+ * transaction, so a message exists if and only if the work that asked for
+ * it committed. They carry text already written (an OTP, a reset link) and
+ * are security messages: no preferences, no quiet hours, no inbox. The
+ * provider is the channel's (notify_provider.c); a passing failure is
+ * retried by the job with back-off, a refusal is final.
  *
  * The bodies hold one-time codes and reset tokens: the handlers are
  * JOB_SCRUB (the envelope is emptied once the result is recorded) and never
  * log what they deliver.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "clock.h"
-#include "codec.h"
 #include "config.h"
-#include "log.h"
 #include "input.h"
+#include "log.h"
 #include "mp.h"
+#include "notify.h"
+#include "notify_provider.h"
 #include "pool_table.h"
 
 /* What differs between the channels; the handlers share everything else. */
 typedef struct {
-    const char *name;     /* "sms" or "email", also the "channel" member */
-    const char *provider; /* setting naming the provider */
-    const char *file;     /* file of the "file" provider, under $MANDI_VAR_DIR/dev */
+    const char *name; /* "sms" or "email", also the "channel" member */
     int has_subject;
     size_t body_max; /* bytes */
     int (*valid_to)(const char *to);
@@ -159,132 +151,67 @@ static int read_message(job_ctx_t *ctx, const channel_t *ch, message_t *msg)
     return 0;
 }
 
-/* "YYYY-MM-DDTHH:MM:SS.mmmZ", UTC. */
-static void format_now(char out[32])
-{
-    int64_t ms = clock_now_ms();
-    time_t secs = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, 32 - n, ".%03dZ", (int)(ms % 1000));
-}
-
-/* The file provider's line: one JSON object and a newline. */
-static void format_line(const job_ctx_t *ctx, const channel_t *ch, const message_t *msg,
-                        buf_t *line)
-{
-    char now[32];
-    format_now(now);
-    buf_append_str(line, "{\"channel\":");
-    codec_json_string(line, ch->name, strlen(ch->name));
-    buf_append_str(line, ",\"to\":");
-    codec_json_string(line, msg->to, strlen(msg->to));
-    buf_append_str(line, ",\"template\":");
-    codec_json_string(line, msg->template_name, strlen(msg->template_name));
-    if (ch->has_subject) {
-        buf_append_str(line, ",\"subject\":");
-        codec_json_string(line, msg->subject, strlen(msg->subject));
-    }
-    buf_append_str(line, ",\"body\":");
-    codec_json_string(line, msg->body, msg->body_len);
-    buf_append_str(line, ",\"job_id\":");
-    codec_json_string(line, ctx->job->id, strlen(ctx->job->id));
-    buf_append_str(line, ",\"created_at\":");
-    codec_json_string(line, now, strlen(now));
-    buf_append_str(line, "}\n");
-}
-
-/* mkdir that accepts an existing directory. */
-static int ensure_dir(const char *path)
-{
-    return mkdir(path, 0700) == 0 || errno == EEXIST ? 0 : -1;
-}
-
-/* Appends line to $MANDI_VAR_DIR/dev/<file> with one write(2): O_APPEND
- * makes each write land whole at the end, so lines from workers writing at
- * the same time never interleave. Returns 0, or -1 with errno set. */
-static int append_line(const char *file, const buf_t *line)
-{
-    char dir[4096], path[4096];
-    const char *var = config_get("MANDI_VAR_DIR");
-    if ((size_t)snprintf(dir, sizeof dir, "%s/dev", var) >= sizeof dir ||
-        (size_t)snprintf(path, sizeof path, "%s/%s", dir, file) >= sizeof path) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    if (ensure_dir(var) < 0 || ensure_dir(dir) < 0)
-        return -1;
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return -1;
-    ssize_t n;
-    do
-        n = write(fd, line->data, line->len);
-    while (n < 0 && errno == EINTR);
-    int saved = errno;
-    close(fd);
-    if (n != (ssize_t)line->len) {
-        errno = n < 0 ? saved : EIO;
-        return -1;
-    }
-    return 0;
-}
-
-/* The file provider. The append happens outside the job's transaction: if
- * the worker dies after it and before the result commits, the redelivered
- * job appends the line again. Delivery through a file is therefore
- * at-least-once, unlike the job's database effects; readers of the file
- * tell repeats apart by job_id. */
-static int deliver_file(job_ctx_t *ctx, const channel_t *ch, const message_t *msg)
-{
-    buf_t line = BUF_INIT;
-    format_line(ctx, ch, msg, &line);
-    int rc = append_line(ch->file, &line);
-    int saved = errno;
-    buf_free(&line);
-    if (rc < 0) {
-        log_msg(LOG_ERROR, ctx->job->request_id, "writing %s message of job %s failed: %s",
-                ch->name, ctx->job->id, strerror(saved));
-        return job_fail(ctx, 500, "DELIVERY_FAILED", "the %s message could not be written",
-                        ch->name);
-    }
-    return 0;
-}
-
 static int send_on(job_ctx_t *ctx, const channel_t *ch)
 {
     message_t msg = {0};
     int status = read_message(ctx, ch, &msg);
     if (status)
         return status;
-    const char *provider = config_get(ch->provider);
-    if (strcmp(provider, "file") != 0)
-        return job_fail(ctx, 503, "PROVIDER_UNAVAILABLE",
-                        "%s provider \"%s\" is not available: only the file provider is "
-                        "built so far",
-                        ch->name, provider);
-    status = deliver_file(ctx, ch, &msg);
-    if (status)
-        return status;
+    char why[256];
+    const notify_provider_t *p = notify_provider_for(ch->name, why, sizeof why);
+    if (!p)
+        return job_fail(ctx, 503, "PROVIDER_UNAVAILABLE", "%s", why);
+    notify_message_t out_msg = {
+        .channel = ch->name,
+        .to = msg.to,
+        .subject = msg.subject,
+        .body = msg.body,
+        .body_len = msg.body_len,
+        .template_name = msg.template_name,
+        .job_id = ctx->job->id,
+        .ref = NULL,
+    };
+    notify_outcome_t out = {0};
+    p->send(&out_msg, &out);
+    if (out.result == NOTIFY_RETRY) {
+        /* Codes expire in minutes: a short, fixed pause, and the job's
+         * attempts bound the tries. */
+        job_retry_later(ctx, config_get_long("MANDI_NOTIFY_RETRY_BASE_MS"));
+        log_msg(LOG_WARN, ctx->job->request_id, "%s of job %s not delivered: %s", ch->name,
+                ctx->job->id, out.error);
+        return job_fail(ctx, 503, "PROVIDER_UNAVAILABLE", "the %s provider %s did not take it",
+                        ch->name, p->name);
+    }
+    if (out.result != NOTIFY_SENT) {
+        log_msg(LOG_WARN, ctx->job->request_id, "%s of job %s refused: %s", ch->name, ctx->job->id,
+                out.error);
+        return job_fail(ctx, 502, "PROVIDER_REJECTED", "the %s provider %s refused the message",
+                        ch->name, p->name);
+    }
     LOG_FIELDS(LOG_INFO, ctx->job->request_id, "notification delivered",
                LOG_STR("job_id", ctx->job->id), LOG_STR("channel", ch->name),
-               LOG_STR("template", msg.template_name), LOG_STR("provider", provider));
+               LOG_STR("template", msg.template_name), LOG_STR("provider", p->name));
     msgpack_packer *pk = &ctx->body;
     msgpack_pack_map(pk, 3);
     mp_pack_cstr(pk, "delivered");
     msgpack_pack_true(pk);
-    mp_kv_str(pk, "provider", provider);
+    mp_kv_str(pk, "provider", p->name);
     mp_kv_str(pk, "channel", ch->name);
     return 200;
 }
 
 static const channel_t sms = {
-    "sms", "MANDI_SMS_PROVIDER", "sms.jsonl", 0, 1600, valid_phone,
+    "sms",
+    0,
+    1600,
+    valid_phone,
 };
 
 static const channel_t email = {
-    "email", "MANDI_EMAIL_PROVIDER", "email.jsonl", 1, 65536, valid_email,
+    "email",
+    1,
+    65536,
+    valid_email,
 };
 
 static int send_sms(job_ctx_t *ctx)
@@ -300,5 +227,20 @@ static int send_email(job_ctx_t *ctx)
 const job_handler_t notify_jobs[] = {
     {"notify.send_sms", send_sms, JOB_SCRUB},
     {"notify.send_email", send_email, JOB_SCRUB},
+    {"notify.deliver", notify_deliver, 0},
+    {"notify.list", notify_list, 0},
+    {"notify.read", notify_read, 0},
+    {"notify.read_all", notify_read_all, 0},
+    {"notify.register_token", notify_register_token, 0},
+    {"notify.unregister_token", notify_unregister_token, 0},
+    {"notify.send_to_user", notify_send_to_user, 0},
+    {"notify.send_to_admins", notify_send_to_admins, 0},
+    {"notify.send_to_zone", notify_send_to_zone, 0},
+    {"notify.failed_list", notify_failed_list, 0},
+    {"notify.failed_retry", notify_failed_retry, 0},
+    {"announcement.list", notify_announcement_list, 0},
+    {"announcement.create", notify_announcement_create, 0},
+    /* The event reaction as a job, for tests to hand it any event. */
+    {"notify.test_event", notify_test_event, JOB_TEST_ONLY},
     {NULL, NULL, 0},
 };

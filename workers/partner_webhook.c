@@ -15,8 +15,9 @@
  * so a partner checks the signature and refuses old timestamps (replays).
  * A 2xx delivers it; a 5xx, 408, 429 or no answer is tried again after a
  * back-off that doubles per attempt (job_retry_later) until the job's
- * attempts run out; any other answer fails it at once. Every attempt is
- * counted on the delivery, which is the log partners' admins read.
+ * attempts run out; any other answer fails it at once. The delivery keeps
+ * the outcome, the attempts it took (the job's own count) and the last
+ * answer: the log partners' admins read.
  */
 #include <curl/curl.h>
 #include <stdio.h>
@@ -314,25 +315,26 @@ int partner_webhook_deliver(job_ctx_t *ctx)
     if (!delivered && !why[0])
         snprintf(why, sizeof why, "the partner answered %ld", status);
     snprintf(err, sizeof err, "%s", why);
-    const char *outcome = delivered ? "delivered" : again ? "pending" : "failed";
-    const char *update[] = {id, outcome, status ? st : NULL, delivered ? NULL : err};
-    /* The attempt is logged whatever happens next, so it commits even when
-     * the job then waits to try again (which rolls its other writes back). */
-    if ((rc = answer_exec(ctx,
-                          "UPDATE partner_webhook_deliveries SET status = $2, attempts = "
-                          "attempts + 1, last_status = $3::int, last_error = $4, updated_at = "
-                          "now(), delivered_at = CASE WHEN $2 = 'delivered' THEN now() END "
-                          "WHERE id = $1::uuid",
-                          4, update)))
-        return rc;
+    const char *outcome = delivered ? "delivered" : "failed";
     if (again) {
-        ctx->keep_writes = 1;
+        /* The job's attempts are the count; the log is written by the
+         * attempt that ends it (a waiting job's writes roll back). */
         long delay = config_get_long("MANDI_WEBHOOK_RETRY_MS");
         for (long i = 1; i < attempt && delay < 3600000; i++)
             delay *= 2;
         job_retry_later(ctx, delay);
         return job_fail(ctx, 503, "WEBHOOK_RETRY", "the partner did not take it: %s", why);
     }
+    char tries[24];
+    snprintf(tries, sizeof tries, "%ld", attempt > 0 ? attempt : 1);
+    const char *update[] = {id, outcome, status ? st : NULL, delivered ? NULL : err, tries};
+    if ((rc = answer_exec(ctx,
+                          "UPDATE partner_webhook_deliveries SET status = $2, attempts = $5::int, "
+                          "last_status = $3::int, last_error = $4, updated_at = now(), "
+                          "delivered_at = CASE WHEN $2 = 'delivered' THEN now() END "
+                          "WHERE id = $1::uuid",
+                          5, update)))
+        return rc;
     return answer_json(ctx, 200,
                        "SELECT mandi_partner_delivery_json(d)::text FROM "
                        "partner_webhook_deliveries d WHERE d.id = $1::uuid",

@@ -96,7 +96,13 @@ int payment_settle_captured(job_ctx_t *ctx, const char *payment, const char *rzp
         return rc;
     ledger_leg_t legs[] = {{LEDGER_RAZORPAY_CLEARING, -amount},
                            {topup ? wallet : LEDGER_ORDERS, amount}};
-    if ((rc = ledger_post(ctx, topup ? "topup" : "order", payment, rzp_id, legs, 2)) || topup)
+    const char *pid[] = {payment};
+    if ((rc = ledger_post(ctx, topup ? "topup" : "order", payment, rzp_id, legs, 2)) ||
+        (rc = answer_event(ctx, "payment.captured",
+                           "SELECT (mandi_payment_json(p) || jsonb_build_object('user_id', "
+                           "p.user_id))::text FROM payments p WHERE p.id = $1::uuid",
+                           1, pid)) ||
+        topup)
         return rc;
     /* The orders it pays: confirmed, with their history and events. */
     const char *ck[] = {checkout, payment};

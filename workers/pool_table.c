@@ -4,6 +4,7 @@
 #include "pool_table.h"
 
 #include "analytics.h"
+#include "notify.h"
 #include "partner_webhook.h"
 
 #include <stdio.h>
@@ -17,7 +18,7 @@ static const pool_t pools[] = {
     {"payments", {common_jobs, payments_jobs, test_jobs, NULL}, {NULL}},
     {"notifications",
      {common_jobs, notify_jobs, partner_webhook_jobs, test_jobs, NULL},
-     {partner_webhook_events, NULL}},
+     {notifications_events, partner_webhook_events, NULL}},
     {"analytics",
      {common_jobs, analytics_jobs, test_jobs, NULL},
      {analytics_events, test_events, NULL}},

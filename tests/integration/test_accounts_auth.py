@@ -699,7 +699,8 @@ class Expiry(AccountsTestCase):
 class NotifyJobs(StackTestCase):
     """notify.send_sms / notify.send_email on their own, as the accounts
     pool enqueues them: recorded jobs the front's sweep sends. Email goes
-    to a provider that is not built, so it must be refused, not faked."""
+    to SendGrid with no API key configured, so it must be refused, not
+    faked."""
 
     @classmethod
     def setUpClass(cls):
@@ -764,14 +765,14 @@ class NotifyJobs(StackTestCase):
                 self.assertEqual(job["error"]["details"], {"field": field})
         self.assertEqual(self.stack.sms_messages(phone), [])
 
-    def test_unbuilt_provider_is_refused(self):
+    def test_provider_without_its_settings_is_refused(self):
         address = unique_email()
         job_id, job = self.run_job("notify.send_email", {
             "to": address, "template": "password_reset", "subject": "Reset", "body": "b"})
         self.assertEqual(job["status"], "failed", job)
         self.assertEqual(job["http_status"], 503)
         self.assertEqual(job["error"]["code"], "PROVIDER_UNAVAILABLE")
-        self.assertIn("file", job["error"]["message"])
+        self.assertIn("SENDGRID_API_KEY", job["error"]["message"])
         self.assertEqual(self.stack.emails(), [])
 
     def test_concurrent_lines_never_interleave(self):

@@ -9,6 +9,7 @@ file's size; bad input, unknown exports and roles.
 
 import csv
 import io
+import os
 import time
 import unittest
 import uuid
@@ -117,7 +118,10 @@ class Exports(CatalogCase):
         after = peak_kb(front), peak_kb(worker)
         grown = [(a - b) // 1024 for a, b in zip(after, before)]
         # The file is over 15 MB; neither process grew by a third of it.
-        self.assertLess(max(grown), 5, "peak memory grew by %s MB" % grown)
+        # (AddressSanitizer keeps freed memory in quarantine rather than
+        # reusing it, so peaks measure nothing there: the rest still holds.)
+        if os.environ.get("MANDI_TEST_SANITIZED") != "1":
+            self.assertLess(max(grown), 5, "peak memory grew by %s MB" % grown)
 
     def test_bad_input_and_roles(self):
         self.assertError(self.export("/api/export/orders.csv?from=2002-13-01"), 400,
