@@ -16,11 +16,12 @@ from razorpay import FakeRazorpay  # noqa: E402
 
 class PaymentsCase(OrdersCase):
     pools = {"catalog": 1, "orders": 1, "payments": 2}
-    extra_env = {}  # a subclass's settings, over the fake's
+    extra_env = {}     # a subclass's settings, over the fake's
+    fake_options = {}  # a subclass's FakeRazorpay arguments
 
     @classmethod
     def setUpClass(cls):
-        cls.rzp = FakeRazorpay()
+        cls.rzp = FakeRazorpay(**cls.fake_options)
         cls.rzp.start()
         cls.env = {"RAZORPAY_API_BASE": cls.rzp.url, "RAZORPAY_KEY_ID": cls.rzp.key_id,
                    "RAZORPAY_KEY_SECRET": cls.rzp.key_secret,

@@ -13,17 +13,12 @@ reconciles from then to its last second, so other tests' payments (the
 database is shared) stay out of it.
 """
 
-import os
-import sys
 import time
 import unittest
 import urllib.parse
 import uuid
 
-from catalog_case import CatalogCase
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fakes"))
-from razorpay import FakeRazorpay  # noqa: E402
+from payments_case import PaymentsCase
 
 KINDS = ("captured_at_razorpay_only", "captured_here_only", "amount_differs",
          "refunded_differs", "unknown_order")
@@ -35,23 +30,8 @@ def query(request):
     return dict(urllib.parse.parse_qsl(request["query"] or ""))
 
 
-class Reconciliation(CatalogCase):
+class Reconciliation(PaymentsCase):
     pools = {"payments": 1}
-
-    @classmethod
-    def setUpClass(cls):
-        cls.rzp = FakeRazorpay()
-        cls.rzp.start()
-        cls.env = {"RAZORPAY_API_BASE": cls.rzp.url, "RAZORPAY_KEY_ID": cls.rzp.key_id,
-                   "RAZORPAY_KEY_SECRET": cls.rzp.key_secret,
-                   "RAZORPAY_WEBHOOK_SECRET": cls.rzp.webhook_secret,
-                   "RAZORPAY_RETRY_BASE_MS": "20"}
-        super().setUpClass()
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        cls.rzp.stop()
 
     def setUp(self):
         super().setUp()
