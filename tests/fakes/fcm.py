@@ -26,7 +26,7 @@ import secrets
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from provider_base import FakeProvider, json_answer, parse_json  # noqa: E402
+from provider_base import FakeProvider, json_answer, parse_json, serve_standalone  # noqa: E402
 
 PATH = re.compile(r"^/v1/projects/([^/]+)/messages:send$")
 # Registration tokens are long runs of these; anything else is not one.
@@ -108,13 +108,7 @@ def main():
     p.add_argument("--project", default="mandi-test")
     p.add_argument("--access-token", default="fcm-test-token")
     a = p.parse_args()
-    fake = FakeFcm(project=a.project, access_token=a.access_token, port=a.port).start()
-    print(fake.url, flush=True)
-    try:
-        fake._stopping.wait()
-    except KeyboardInterrupt:
-        pass
-    fake.stop()
+    serve_standalone(FakeFcm(project=a.project, access_token=a.access_token, port=a.port))
 
 
 if __name__ == "__main__":

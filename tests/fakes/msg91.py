@@ -29,7 +29,7 @@ import secrets
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from provider_base import FakeProvider, json_answer, parse_json  # noqa: E402
+from provider_base import FakeProvider, json_answer, parse_json, serve_standalone  # noqa: E402
 
 MOBILE = re.compile(r"^91[6-9][0-9]{9}$")
 
@@ -89,13 +89,7 @@ def main():
     p.add_argument("--auth-key", default="msg91-test-key")
     p.add_argument("--template-id", default="mandi-content")
     a = p.parse_args()
-    fake = FakeMsg91(auth_key=a.auth_key, template_id=a.template_id, port=a.port).start()
-    print(fake.url, flush=True)
-    try:
-        fake._stopping.wait()
-    except KeyboardInterrupt:
-        pass
-    fake.stop()
+    serve_standalone(FakeMsg91(auth_key=a.auth_key, template_id=a.template_id, port=a.port))
 
 
 if __name__ == "__main__":

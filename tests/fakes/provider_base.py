@@ -235,3 +235,15 @@ def parse_json(raw):
         return json.loads(raw) if raw else None
     except ValueError:
         return None
+
+
+def serve_standalone(fake):
+    """Starts fake, prints its URL, serves until SIGINT: the standalone
+    mode every provider fake offers."""
+    fake.start()
+    print(fake.url, flush=True)
+    try:
+        fake._stopping.wait()
+    except KeyboardInterrupt:
+        pass
+    fake.stop()

@@ -30,7 +30,7 @@ import secrets
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from provider_base import FakeProvider, json_answer, parse_json  # noqa: E402
+from provider_base import FakeProvider, json_answer, parse_json, serve_standalone  # noqa: E402
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -114,13 +114,7 @@ def main():
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--api-key", default="SG.test-key")
     a = p.parse_args()
-    fake = FakeSendGrid(api_key=a.api_key, port=a.port).start()
-    print(fake.url, flush=True)
-    try:
-        fake._stopping.wait()
-    except KeyboardInterrupt:
-        pass
-    fake.stop()
+    serve_standalone(FakeSendGrid(api_key=a.api_key, port=a.port))
 
 
 if __name__ == "__main__":
