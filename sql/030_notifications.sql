@@ -41,6 +41,8 @@ INSERT INTO notification_rules (event, topic, match_key, match_value, recipient_
     ('stock.low', 'stock.low', NULL, NULL, 'owner_id', 'general', '{in_app,email}', false),
     ('back_in_stock', 'notify.back_in_stock', NULL, NULL, 'user_id', 'promotional',
      '{in_app,push,email}', false),
+    ('listing.expiring', 'listing.expiring', NULL, NULL, 'user_id', 'general',
+     '{in_app,push,email}', false),
     ('otp', 'notify.otp', NULL, NULL, 'user_id', 'general', '{sms}', true),
     ('password_reset', 'notify.password_reset', NULL, NULL, 'user_id', 'general', '{email}',
      true);
@@ -88,6 +90,9 @@ FROM (VALUES
      'mandi: product {{product_id}} down to {{after}}.'),
     ('back_in_stock', 'en', '{{product_name}} is back', '{{product_name}} is back in stock.',
      'mandi: {{product_name}} is back in stock.'),
+    ('listing.expiring', 'en', 'Your listing expires soon',
+     'Your listing "{{title}}" expires on {{expires_at}}. Renew it to keep it on show.',
+     'mandi: your listing "{{title}}" expires on {{expires_at}}.'),
     ('otp', 'en', 'Your code', 'Your mandi code is {{code}}. It expires in 5 minutes.',
      'Your mandi code is {{code}}. It expires in 5 minutes.'),
     ('password_reset', 'en', 'Reset your mandi password',

@@ -61,5 +61,19 @@ class NotificationsFlow(OrdersCase):
         self.assertEqual(self.inbox_titles(tok).count("Payment received"), 1)
 
 
+    def test_a_listing_expiring_soon_reminds_its_owner(self):
+        owner, tok = self.merchant(role="USER")
+        self.stack.psql(
+            "INSERT INTO listings (owner_id, title, price_paise, condition, city, status, "
+            "expires_at) VALUES ('%s', 'Old sofa %s', 500000, 'good', 'Pune', 'ACTIVE', "
+            "now() + interval '2 days')" % (owner, self.tag))
+        r = self.c.post("/api/admin/listings/remind-expiring", token=self.admin)
+        self.assertEqual(r.status, 200, r)
+        self.assertGreaterEqual(r.data["reminded"], 1)
+        self.wait_title(tok, "Your listing expires soon")
+        body = [n for n in self.c.get("/api/notifications", token=tok).data["items"]
+                if n["title"] == "Your listing expires soon"][0]["body"]
+        self.assertIn("Old sofa %s" % self.tag, body)
+
 if __name__ == "__main__":
     unittest.main()
