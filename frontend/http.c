@@ -97,6 +97,11 @@ static long long prefer_wait_ms(const char *digits, size_t len)
 static void parse_prefer(request_t *req, const char *prefer)
 {
     req->wait_ms = req->match.route->wait_ms ? req->match.route->wait_ms : (int)h.default_wait_ms;
+    /* A route that answers 202 once the job is recorded, whatever is asked. */
+    if (req->match.route->flags & ROUTE_ASYNC) {
+        req->respond_async = 1;
+        return;
+    }
     if (!prefer)
         return;
     const char *p = prefer;

@@ -186,7 +186,7 @@ static const route_t routes[] = {
     {"PATCH",  "/api/settlements/:id/status",   ROUTE_JOB,         PAY,     "settlement.set_status", AUTH_USER, "settlements.manage", 0, 0},
     {"PUT",    "/api/stores/:id/commission",    ROUTE_JOB,         PAY,     "store.set_commission", AUTH_USER, "settlements.manage", 0, 0},
     /* Analytics: events from the apps (with or without a token), dashboards. */
-    {"POST",   "/api/analytics/event",          ROUTE_JOB,         ANA,     "analytics.ingest", AUTH_OPTIONAL, NULL,        0,    0},
+    {"POST",   "/api/analytics/event",          ROUTE_JOB,         ANA,     "analytics.ingest", AUTH_OPTIONAL, NULL,        0,    ROUTE_ASYNC},
     {"GET",    "/api/analytics/dashboard",      ROUTE_JOB,         ANA,     "analytics.dashboard", AUTH_USER, "analytics.read", 0, ROUTE_SYNC},
     {"GET",    "/api/analytics/sales",          ROUTE_JOB,         ANA,     "analytics.sales", AUTH_USER,    "analytics.read", 0, ROUTE_SYNC},
     {"GET",    "/api/analytics/revenue",        ROUTE_JOB,         ANA,     "analytics.revenue", AUTH_USER,  "analytics.read", 0, ROUTE_SYNC},

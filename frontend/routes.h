@@ -42,6 +42,9 @@ enum {
     /* The job's success names a CSV export, which is the answer
      * (frontend/export_stream.h). */
     ROUTE_CSV = 32,
+    /* Answered 202 as soon as the job is recorded (a client that sends
+     * and moves on: the apps' analytics events). */
+    ROUTE_ASYNC = 64,
 };
 
 typedef struct {

@@ -18,6 +18,23 @@ IST = datetime.timezone(datetime.timedelta(hours=5, minutes=30))
 ROLES = ("USER", "MERCHANT", "MODERATOR", "FINANCE", "LOCATION_ADMIN", "ADMIN", "SUPER_ADMIN")
 
 
+class JobAnswer:
+    """An ingestion's outcome, read from its job as a direct answer would
+    be read: the route answers 202 at once and the job holds the report."""
+
+    def __init__(self, job):
+        self.status = job["http_status"]
+        self.body = {"success": job["error"] is None, "data": job["result"],
+                     "error": job["error"]}
+
+    data = property(lambda self: self.body["data"])
+    error = property(lambda self: self.body["error"])
+    code = property(lambda self: (self.body["error"] or {}).get("code"))
+
+    def __repr__(self):
+        return "<job %s %r>" % (self.status, self.body)
+
+
 class Analytics(StackTestCase):
     @classmethod
     def setUpClass(cls):
@@ -35,6 +52,14 @@ class Analytics(StackTestCase):
         self.zone = "za-" + self.tag
 
     # ---- fixtures ----------------------------------------------------------
+
+    def ingest(self, body, token=None, headers=None):
+        """POST /api/analytics/event: 202 at once, then the job's outcome."""
+        r = self.c.post("/api/analytics/event", body, token=token, headers=headers)
+        if r.status != 202:
+            return r
+        self.assertEqual(r.headers["Location"], "/api/jobs/" + r.data["job_id"])
+        return JobAnswer(self.stack.wait_job(r.data["job_id"], token=token))
 
     def sql(self, text):
         """psql's output; for an INSERT ... RETURNING, the value returned
@@ -121,7 +146,7 @@ class Analytics(StackTestCase):
              "timestamp": when.isoformat()},
             "not an event",
         ]
-        r = self.c.post("/api/analytics/event", {"events": events, "device_id": device},
+        r = self.ingest({"events": events, "device_id": device},
                         token=self.stack.token(user))
         self.assertEqual(r.status, 200, r)
         self.assertEqual((r.data["accepted"], r.data["rejected"]), (2, 7))
@@ -139,7 +164,7 @@ class Analytics(StackTestCase):
 
     def test_batch_limit_and_shape(self):
         device = "dev-" + self.tag
-        r = self.c.post("/api/analytics/event",
+        r = self.ingest(
                         {"device_id": device, "events": [{"name": "tap"}] * 500})
         self.assertEqual((r.status, r.data["accepted"], r.data["rejected"]), (200, 500, 0), r)
         self.assertEqual(self.sql("SELECT count(*) FROM analytics_events WHERE device_id = '%s'"
@@ -147,20 +172,20 @@ class Analytics(StackTestCase):
         for body in ({"device_id": device, "events": [{"name": "tap"}] * 501},
                      {"device_id": device, "events": []},
                      {"device_id": device, "events": {"name": "tap"}}):
-            self.assertError(self.c.post("/api/analytics/event", body), 400, "VALIDATION_ERROR",
+            self.assertError(self.ingest(body), 400, "VALIDATION_ERROR",
                              "events")
         self.assertEqual(self.sql("SELECT count(*) FROM analytics_events WHERE device_id = '%s'"
                                   % device), "500")
 
     def test_single_event_anonymous_needs_a_device(self):
         device = "dev-" + self.tag
-        self.assertError(self.c.post("/api/analytics/event", {"name": "app_open"}), 400,
+        self.assertError(self.ingest({"name": "app_open"}), 400,
                          "VALIDATION_ERROR", "device_id")
-        self.assertError(self.c.post("/api/analytics/event",
+        self.assertError(self.ingest(
                                      {"name": "app_open", "device_id": device,
                                       "timestamp": "2026-02-30T10:00:00Z"}),
                          400, "VALIDATION_ERROR", "timestamp")
-        r = self.c.post("/api/analytics/event", {"name": "app_open", "device_id": device,
+        r = self.ingest({"name": "app_open", "device_id": device,
                                                  "zone": self.zone, "properties": {"a": [1, 2]}})
         self.assertEqual((r.status, r.data), (201, {"accepted": 1, "rejected": 0, "errors": []}),
                          r)
@@ -170,7 +195,7 @@ class Analytics(StackTestCase):
         # A replayed request (same Idempotency-Key) records nothing more.
         key = uuid.uuid4().hex
         for _ in range(2):
-            r = self.c.post("/api/analytics/event", {"name": "again", "device_id": device},
+            r = self.ingest({"name": "again", "device_id": device},
                             headers={"Idempotency-Key": key})
             self.assertEqual(r.status, 201, r)
         self.assertEqual(self.sql("SELECT count(*) FROM analytics_events WHERE device_id = '%s' "
@@ -349,12 +374,12 @@ class Analytics(StackTestCase):
         self.order(store, z, u6, noon(20), "DELIVERED", [(a, 1), (p["B"], 3)], fee=500)
         self.order(store, z, u6, noon(40), "DELIVERED", [(a, 5)])
         # Two sessions today, sent through the API.
-        r = self.c.post("/api/analytics/event", {"events": [
+        r = self.ingest({"events": [
             {"name": "product_view", "session_id": "s1", "zone": z,
              "properties": {"product_id": a[0]}},
             {"name": "app_open", "session_id": "s1", "zone": z}]}, token=self.stack.token(u4))
         self.assertEqual(r.data["accepted"], 2, r)
-        r = self.c.post("/api/analytics/event", {"name": "app_open", "session_id": "s2",
+        r = self.ingest({"name": "app_open", "session_id": "s2",
                                                  "zone": z, "device_id": "d-" + self.tag})
         self.assertEqual(r.status, 201, r)
 
