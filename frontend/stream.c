@@ -425,7 +425,7 @@ static int serve_catch_up(PGconn *db, event_t *e)
     struct {
         uint64_t id;
         int64_t cursor;
-    } todo[CATCH_UP_BATCH];
+    } due[CATCH_UP_BATCH];
     int n = 0, replaying = 0;
     pthread_mutex_lock(&st.lock);
     for (stream_t *s = st.head; s; s = s->next) {
@@ -433,20 +433,20 @@ static int serve_catch_up(PGconn *db, event_t *e)
             continue;
         replaying++;
         if (n < CATCH_UP_BATCH && pending(s) <= st.buffer_max / 4) {
-            todo[n].id = s->id;
-            todo[n].cursor = s->cursor;
+            due[n].id = s->id;
+            due[n].cursor = s->cursor;
             n++;
         }
     }
     pthread_mutex_unlock(&st.lock);
 
     for (int k = 0; k < n; k++) {
-        PGresult *res = outbox_read_after(db, todo[k].cursor, PAGE_ROWS);
+        PGresult *res = outbox_read_after(db, due[k].cursor, PAGE_ROWS);
         if (!res)
             return replaying;
         int rows = PQntuples(res);
         pthread_mutex_lock(&st.lock);
-        stream_t *s = find(todo[k].id);
+        stream_t *s = find(due[k].id);
         int i = 0;
         for (; s && i < rows; i++) {
             int show = event_load(res, i, e);
