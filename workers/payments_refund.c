@@ -151,16 +151,27 @@ typedef struct {
 static int lock_refund(job_ctx_t *ctx, const char *id, const char *razorpay_id, const char *key,
                        refund_row_t *r)
 {
-    const char *params[] = {id, razorpay_id, key};
+    /* A key is "<payment id>-<n>": looked up as the pair, which the
+     * (payment_id, seq) key indexes, not as text built from every row. */
+    char text[37] = "", payment[37] = "", seq[16] = "";
+    if (key && strlen(key) > 37 && key[36] == '-' && strlen(key + 37) < 10 &&
+        strspn(key + 37, "0123456789") == strlen(key + 37)) {
+        memcpy(text, key, 36);
+        if (input_uuid_normalise(text, payment) == 0)
+            snprintf(seq, sizeof seq, "%s", key + 37);
+        else
+            payment[0] = '\0';
+    }
+    const char *params[] = {id, razorpay_id, payment[0] ? payment : NULL, seq[0] ? seq : NULL};
     PGresult *res = PQexecParams(
         ctx->db,
         "SELECT r.id, r.payment_id, p.user_id, p.purpose, r.status, "
         "r.payment_id || '-' || r.seq, coalesce(p.razorpay_payment_id, ''), r.amount_paise "
         "FROM refunds r JOIN payments p ON p.id = r.payment_id "
         "WHERE r.id = $1::uuid OR r.razorpay_refund_id = $2 "
-        "OR (r.payment_id || '-' || r.seq) = $3 "
+        "OR (r.payment_id = $3::uuid AND r.seq = $4::int) "
         "ORDER BY r.razorpay_refund_id = $2 DESC NULLS LAST LIMIT 1 FOR UPDATE OF r",
-        3, NULL, params, NULL, NULL, 0);
+        4, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
         return answer_db_failed(ctx, res);
     if (PQntuples(res) != 1) {
