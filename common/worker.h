@@ -99,6 +99,13 @@ int job_enqueue(job_ctx_t *ctx, const char *service, const char *type, const cha
 int job_enqueue_db(PGconn *db, const char *service, const char *type, const char *request_id,
                    const char *body, size_t len, char id[37]);
 
+/* job_enqueue_db for a job that must not run before not_before (a
+ * timestamptz text; NULL for now): its lease starts out ending then, so
+ * the recovery sweep sends it when that time comes and nothing polls for
+ * it meanwhile. */
+int job_enqueue_at_db(PGconn *db, const char *service, const char *type, const char *request_id,
+                      const char *body, size_t len, const char *not_before, char id[37]);
+
 /* The pool's Redis connection, opened on first use and again after an
  * error (hiredis contexts die with their first error); NULL when Redis
  * cannot be reached. */

@@ -111,21 +111,22 @@ int accounts_login_reply(job_ctx_t *ctx, PGresult *row, int is_new)
     return 0;
 }
 
-int accounts_notify(job_ctx_t *ctx, const char *to, const char *template, const char *subject,
-                    const char *text)
+int accounts_notify(job_ctx_t *ctx, const accounts_message_t *msg)
 {
     buf_t body = BUF_INIT;
     msgpack_packer pk;
     msgpack_packer_init(&pk, &body, buf_msgpack_write);
-    msgpack_pack_map(&pk, subject ? 4 : 3);
-    mp_kv_str(&pk, "to", to);
-    mp_kv_str(&pk, "template", template);
-    if (subject)
-        mp_kv_str(&pk, "subject", subject);
-    mp_kv_str(&pk, "body", text);
-    int rc = job_enqueue(ctx, "notifications", subject ? "notify.send_email" : "notify.send_sms",
-                         body.data, body.len);
-    sodium_memzero(body.data, body.len);
+    msgpack_pack_map(&pk, 3);
+    mp_kv_str(&pk, "to", msg->to);
+    mp_kv_str(&pk, "template", msg->template_name);
+    mp_pack_cstr(&pk, "data");
+    msgpack_pack_map(&pk, 2);
+    mp_kv_str(&pk, msg->secret_name, msg->secret);
+    mp_kv_i64(&pk, "minutes", msg->minutes);
+    char type[32];
+    snprintf(type, sizeof type, "notify.send_%s", msg->channel);
+    int rc = job_enqueue(ctx, "notifications", type, body.data, body.len);
+    sodium_memzero(body.data, body.cap);
     buf_free(&body);
     return rc;
 }

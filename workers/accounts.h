@@ -67,11 +67,21 @@ int accounts_login_reply(job_ctx_t *ctx, PGresult *row, int is_new);
 #define USER_LOGIN_COLUMNS                                                                         \
     "u.id::text, u.role, array_to_string(u.zones, ','), u.status, mandi_user_json(u)::text"
 
-/* Records a notify.send_sms (subject NULL) or notify.send_email job for
- * the notifications pool in this job's transaction. The message may hold a
- * code or token: the copies made here are wiped. Returns 0 or -1. */
-int accounts_notify(job_ctx_t *ctx, const char *to, const char *template, const char *subject,
-                    const char *text);
+/* A security message for the notifications pool: the template that words
+ * it, and the secret (a code or token) and its lifetime that fill it. */
+typedef struct {
+    const char *channel; /* "sms" or "email" */
+    const char *to;
+    const char *template_name;
+    const char *secret_name; /* the template's member: "code", "token" */
+    const char *secret;
+    long minutes; /* how long the secret works */
+} accounts_message_t;
+
+/* Records the notify.send_sms or notify.send_email job of msg in this
+ * job's transaction. The copies of the secret made here are wiped.
+ * Returns 0 or -1. */
+int accounts_notify(job_ctx_t *ctx, const accounts_message_t *msg);
 
 /* Redis counter for rate limits: the count under key, and its TTL. */
 int accounts_counter(job_ctx_t *ctx, const char *key, long long *count, long long *ttl);

@@ -37,12 +37,8 @@ static int over_limit(job_ctx_t *ctx, const char *key, long limit, const char *c
 
 static int queue_sms(job_ctx_t *ctx, const char *phone, const char *otp, long ttl_s)
 {
-    char text[160];
-    snprintf(text, sizeof text, "%s is your mandi login code. It expires in %ld minutes.", otp,
-             ttl_s / 60);
-    int rc = accounts_notify(ctx, phone, "otp", NULL, text);
-    sodium_memzero(text, sizeof text);
-    return rc;
+    const accounts_message_t msg = {"sms", phone, "otp", "code", otp, ttl_s / 60};
+    return accounts_notify(ctx, &msg);
 }
 
 int auth_send_otp(job_ctx_t *ctx)

@@ -156,14 +156,9 @@ int auth_login(job_ctx_t *ctx)
 
 static int queue_reset_email(job_ctx_t *ctx, const char *email, const char *token)
 {
-    char text[400];
-    snprintf(text, sizeof text,
-             "Someone asked to reset the password of your mandi account. If it was you, use "
-             "this token within %d minutes: token: %s\nIf it was not you, ignore this email.",
-             RESET_TTL_S / 60, token);
-    int rc = accounts_notify(ctx, email, "password_reset", "Reset your mandi password", text);
-    sodium_memzero(text, sizeof text);
-    return rc;
+    const accounts_message_t msg = {"email", email, "password_reset",
+                                    "token", token, RESET_TTL_S / 60};
+    return accounts_notify(ctx, &msg);
 }
 
 int auth_forgot_password(job_ctx_t *ctx)

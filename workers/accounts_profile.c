@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "accounts.h"
+#include "config.h"
 #include "input.h"
 #include "mp.h"
 
@@ -112,11 +113,44 @@ int user_deactivate(job_ctx_t *ctx)
     return 200;
 }
 
+/* The preferences as answered: quiet hours the user never set show the
+ * service's (MANDI_QUIET_HOURS_*), which are the ones that hold. */
+#define PREFERENCES_JSON                                                                           \
+    "(jsonb_build_object('quiet_hours', jsonb_build_object('start', $2::text, 'end', $3::text)) "  \
+    "|| preferences)::text"
+
 int user_preferences(job_ctx_t *ctx)
 {
-    const char *params[] = {ctx->job->user_id};
-    return answer_user_json(ctx, "SELECT preferences::text FROM users WHERE id = $1::uuid", 1,
+    const char *params[] = {ctx->job->user_id, config_get("MANDI_QUIET_HOURS_START"),
+                            config_get("MANDI_QUIET_HOURS_END")};
+    return answer_user_json(ctx, "SELECT " PREFERENCES_JSON " FROM users WHERE id = $1::uuid", 3,
                             params);
+}
+
+/* "HH:MM", 00:00 to 23:59. */
+static int valid_clock(const char *s)
+{
+    return strlen(s) == 5 && s[0] >= '0' && s[0] <= '2' && s[1] >= '0' && s[1] <= '9' &&
+           (s[0] < '2' || s[1] <= '3') && s[2] == ':' && s[3] >= '0' && s[3] <= '5' &&
+           s[4] >= '0' && s[4] <= '9';
+}
+
+/* Reads "quiet_hours": {"start", "end"} (India time; equal means none)
+ * into start and end, left "" when the field is absent. */
+static int read_quiet_hours(job_ctx_t *ctx, const msgpack_object *body, char start[6], char end[6])
+{
+    const msgpack_object *q = mp_get(body, "quiet_hours");
+    if (!q)
+        return 0;
+    if (q->type != MSGPACK_OBJECT_MAP)
+        return input_fail(ctx, "quiet_hours", "quiet_hours must be an object {start, end}");
+    static const char *const fields[] = {"start", "end"};
+    char *out[] = {start, end};
+    for (int i = 0; i < 2; i++)
+        if (mp_copy_str(mp_get(q, fields[i]), out[i], 6) < 0 || !valid_clock(out[i]))
+            return input_fail(ctx, i ? "quiet_hours.end" : "quiet_hours.start",
+                              "quiet_hours.%s must be a time of day HH:MM", fields[i]);
+    return 0;
 }
 
 static const char *bool_param(int found, int value)
@@ -155,24 +189,33 @@ int user_set_preferences(job_ctx_t *ctx)
                 return input_fail(ctx, field, "%s must be true or false", field);
         }
     }
+    char quiet_start[6] = "", quiet_end[6] = "";
+    if ((rc = read_quiet_hours(ctx, body, quiet_start, quiet_end)))
+        return rc;
     const char *params[] = {
         ctx->job->user_id,
+        config_get("MANDI_QUIET_HOURS_START"),
+        config_get("MANDI_QUIET_HOURS_END"),
         language[0] ? language : NULL,
         theme[0] ? theme : NULL,
         bool_param(found[0], value[0]),
         bool_param(found[1], value[1]),
         bool_param(found[2], value[2]),
         bool_param(found[3], value[3]),
+        quiet_start[0] ? quiet_start : NULL,
+        quiet_end[0] ? quiet_end : NULL,
     };
     /* Absent fields are NULL, and jsonb_strip_nulls leaves them out of the
      * merge: what was not sent keeps its value. */
     return answer_user_json(
         ctx,
         "UPDATE users SET preferences = preferences "
-        "|| jsonb_strip_nulls(jsonb_build_object('language', $2::text, 'theme', $3::text)) "
+        "|| jsonb_strip_nulls(jsonb_build_object('language', $4::text, 'theme', $5::text, "
+        "'quiet_hours', CASE WHEN $10::text IS NOT NULL THEN "
+        "jsonb_build_object('start', $10::text, 'end', $11::text) END)) "
         "|| jsonb_build_object('notifications', coalesce(preferences->'notifications', '{}') "
-        "|| jsonb_strip_nulls(jsonb_build_object('sms', $4::boolean, 'email', $5::boolean, "
-        "'push', $6::boolean, 'marketing', $7::boolean))), updated_at = now() "
-        "WHERE id = $1::uuid RETURNING preferences::text",
-        7, params);
+        "|| jsonb_strip_nulls(jsonb_build_object('sms', $6::boolean, 'email', $7::boolean, "
+        "'push', $8::boolean, 'marketing', $9::boolean))), updated_at = now() "
+        "WHERE id = $1::uuid RETURNING " PREFERENCES_JSON,
+        11, params);
 }

@@ -36,7 +36,6 @@ typedef struct {
     const char *ref;
     const char *event;
     const char *category;
-    int security; /* OTP and the like: preferences and quiet hours do not apply */
     const char *channels;
     const char *users;
     const msgpack_object *data;

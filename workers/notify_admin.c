@@ -114,7 +114,6 @@ static int fan_out(job_ctx_t *ctx, const message_t *m, const char *sql, int npar
             .ref = ctx->job->id,
             .event = "admin.message",
             .category = m->category,
-            .security = 0,
             .channels = m->channels,
             .users = users.data,
             .data = &u.data,

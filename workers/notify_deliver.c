@@ -14,8 +14,15 @@
  *
  * A message the provider took is recorded sent in the same transaction as
  * the job's result, so a redelivered job finds it sent and sends nothing.
- * A worker killed between the provider's answer and the commit sends it
- * again: at-least-once for that window, exactly-once otherwise.
+ * That leaves the stretch between handing the message over and the
+ * commit: a worker killed there left the row queued, though the provider
+ * may have the message. So each run first claims its send in Redis (a key
+ * of the delivery and the job, which outlives the worker); a run that
+ * finds the claim already taken knows an earlier run of the same job died
+ * mid-send and does not send: the row goes dead as "in doubt", for an
+ * admin to look at and retry (a retry is a new job, so a new claim). A run
+ * that ends in a passing failure gives its claim back before its writes
+ * roll back. At most once, then, per (event, user, channel).
  *
  * Push goes to each of the user's devices; a token FCM reports unknown or
  * invalid is removed (kept removed only when the run's writes commit).
@@ -105,17 +112,66 @@ static void send_push(job_ctx_t *ctx, const notify_provider_t *p, const delivery
         }
     }
     PQclear(res);
-    if (retry || (!sent && rejected)) {
-        *out = failed;
-        return;
-    }
+    /* One device that took it makes the message sent: trying the others
+     * again would send it twice to this one. */
     if (sent) {
         *out = last;
         out->result = NOTIFY_SENT;
+        if (retry || rejected)
+            snprintf(out->error, sizeof out->error, "%d of %d devices did not take it: %.150s",
+                     retry + rejected, sent + retry + rejected, failed.error);
+        return;
+    }
+    if (retry || rejected) {
+        *out = failed;
+        if (retry)
+            out->result = NOTIFY_RETRY;
         return;
     }
     out->result = NOTIFY_BAD_TOKEN; /* nobody left to tell */
     snprintf(out->error, sizeof out->error, "no valid device token (%d removed)", removed);
+}
+
+/* How long a claim outlives its run: longer than any job's attempts last. */
+#define CLAIM_TTL_S (7 * 24 * 3600)
+
+typedef enum { CLAIM_TAKEN, CLAIM_IN_DOUBT, CLAIM_NO_REDIS } claim_t;
+
+static void claim_key(job_ctx_t *ctx, const char *delivery_id, char *key, size_t cap)
+{
+    snprintf(key, cap, "mandi:notify:sending:%s:%s", delivery_id, ctx->job->id);
+}
+
+/* Claims this job's send of the delivery (see the top of the file). */
+static claim_t claim_send(job_ctx_t *ctx, const char *delivery_id)
+{
+    redisContext *redis = job_redis(ctx);
+    if (!redis)
+        return CLAIM_NO_REDIS;
+    char key[160];
+    claim_key(ctx, delivery_id, key, sizeof key);
+    redisReply *r = redisCommand(redis, "SET %s 1 NX EX %d", key, CLAIM_TTL_S);
+    claim_t claim = !r || r->type == REDIS_REPLY_ERROR ? CLAIM_NO_REDIS
+                    : r->type == REDIS_REPLY_NIL       ? CLAIM_IN_DOUBT
+                                                       : CLAIM_TAKEN;
+    if (r)
+        freeReplyObject(r);
+    return claim;
+}
+
+/* Gives the claim back: the provider did not take the message, so the
+ * next run may send it. A failure here only costs that next run its send
+ * (the row goes in doubt), never a second message. */
+static void release_send(job_ctx_t *ctx, const char *delivery_id)
+{
+    redisContext *redis = job_redis(ctx);
+    if (!redis)
+        return;
+    char key[160];
+    claim_key(ctx, delivery_id, key, sizeof key);
+    redisReply *r = redisCommand(redis, "DEL %s", key);
+    if (r)
+        freeReplyObject(r);
 }
 
 static void answer_status(job_ctx_t *ctx, const char *id, const char *status)
@@ -145,6 +201,25 @@ static int record(job_ctx_t *ctx, const delivery_t *d, const char *status, const
                        "last_status = $6::int, last_error = $7, updated_at = now(), "
                        "sent_at = CASE WHEN $2 = 'sent' THEN now() END WHERE id = $1::uuid",
                        7, params);
+}
+
+/* An earlier run of this job died while sending: whether the provider has
+ * the message is unknown, so it is not sent again. */
+static int in_doubt(job_ctx_t *ctx, const delivery_t *d, const char *provider, int attempt)
+{
+    notify_outcome_t out = {0};
+    snprintf(out.error, sizeof out.error,
+             "in doubt: a worker stopped while sending it; not sent again (retry to send)");
+    log_msg(LOG_WARN, ctx->job->request_id, "delivery %s in doubt after a lost run; not resent",
+            d->id);
+    int rc = record(ctx, d, "dead", provider, &out, attempt);
+    if (rc)
+        return rc;
+    ctx->keep_writes = 1;
+    job_fail(ctx, 409, "DELIVERY_IN_DOUBT", "%s delivery %s may have been sent by a lost run",
+             d->channel, d->id);
+    job_fail_detail_str(ctx, "delivery_id", d->id);
+    return 409;
 }
 
 int notify_deliver(job_ctx_t *ctx)
@@ -199,16 +274,25 @@ int notify_deliver(job_ctx_t *ctx)
         .job_id = ctx->job->id,
         .ref = d.id,
     };
+    claim_t claim = p ? claim_send(ctx, d.id) : CLAIM_NO_REDIS;
     if (!p) {
         /* A configuration mistake: passing, in that an operator can mend it
          * before the attempts run out. */
         out.result = NOTIFY_RETRY;
         snprintf(out.error, sizeof out.error, "%s", why);
+    } else if (claim == CLAIM_NO_REDIS) {
+        out.result = NOTIFY_RETRY;
+        snprintf(out.error, sizeof out.error, "Redis unavailable: the send cannot be claimed");
+    } else if (claim == CLAIM_IN_DOUBT) {
+        PQclear(res);
+        return in_doubt(ctx, &d, provider, attempt);
     } else if (strcmp(d.channel, "push") == 0) {
         send_push(ctx, p, &d, &msg, &out);
     } else {
         p->send(&msg, &out);
     }
+    if (claim == CLAIM_TAKEN && out.result == NOTIFY_RETRY)
+        release_send(ctx, d.id);
     PQclear(res);
     LOG_FIELDS(LOG_INFO, ctx->job->request_id, "notification attempt", LOG_STR("delivery_id", d.id),
                LOG_STR("channel", d.channel), LOG_STR("event", d.event),

@@ -7,10 +7,11 @@
  * channels and the member of the event naming the recipient. Planning then
  * asks PostgreSQL, in one statement, which of the channels each recipient
  * takes: their preferences (accounts' users.preferences.notifications:
- * sms, email, push, and marketing for promotional messages) unless the rule
- * is a security one, an address for the channel (a phone, an email, a
+ * sms, email, push, and marketing for promotional messages), an address
+ * for the channel (a phone, an email, a
  * registered device), the template in their language (else English), and
- * whether quiet hours hold a promotional message back. The texts are
+ * whether quiet hours hold a promotional message back (the user's own,
+ * preferences.quiet_hours, else the service's MANDI_QUIET_HOURS_*). The texts are
  * rendered here (notify_template.c) and the rows written under their
  * unique keys, so planning the same event twice writes nothing new.
  * (Partners' webhooks are another table of this pool's event handlers:
@@ -54,23 +55,18 @@ int notify_enqueue_delivery(job_ctx_t *ctx, const char *id, const char *not_befo
     msgpack_pack_map(&pk, 1);
     mp_kv_str(&pk, "delivery_id", id);
     char job_id[37];
-    int rc = job_enqueue_db(ctx->db, "notifications", "notify.deliver", ctx->job->request_id,
-                            body.data, body.len, job_id);
+    /* A held message's job waits in the jobs table until quiet hours end,
+     * so nothing has to poll for their end. */
+    int rc = job_enqueue_at_db(ctx->db, "notifications", "notify.deliver", ctx->job->request_id,
+                               body.data, body.len, not_before, job_id);
     buf_free(&body);
     if (rc < 0)
         return job_fail(ctx, 503, "DB_UNAVAILABLE", "the delivery could not be queued");
-    const char *params[] = {id, job_id, not_before};
-    /* A held message's job waits in the jobs table like a retried one (its
-     * lease is when the recovery sweep sends it), so nothing has to poll
-     * for the end of quiet hours. */
-    if ((rc = answer_exec(ctx,
-                          "WITH d AS (UPDATE notification_deliveries SET job_id = $2::uuid, "
-                          "updated_at = now() WHERE id = $1::uuid) "
-                          "UPDATE jobs SET lease_until = $3::timestamptz "
-                          "WHERE id = $2::uuid AND $3::timestamptz IS NOT NULL",
-                          3, params)))
-        return rc;
-    return 0;
+    const char *params[] = {id, job_id};
+    return answer_exec(ctx,
+                       "UPDATE notification_deliveries SET job_id = $2::uuid, updated_at = now() "
+                       "WHERE id = $1::uuid",
+                       2, params);
 }
 
 /* One planned row: an inbox entry, or a delivery and its job. */
@@ -94,8 +90,6 @@ static int write_row(job_ctx_t *ctx, const notify_plan_t *plan, PGresult *res, i
         PQclear(r);
         return 0;
     }
-    /* A security message's data is its code or token: the text carries it
-     * once, and the row keeps no second copy. */
     const char *params[] = {plan->ref,
                             user,
                             channel,
@@ -103,7 +97,7 @@ static int write_row(job_ctx_t *ctx, const notify_plan_t *plan, PGresult *res, i
                             PQgetvalue(res, i, 2),
                             subject,
                             text,
-                            plan->security ? NULL : plan->data_json,
+                            plan->data_json,
                             held ? "held" : "queued"};
     PGresult *r = PQexecParams(ctx->db,
                                "INSERT INTO notification_deliveries (ref, user_id, channel, "
@@ -126,7 +120,6 @@ static int write_row(job_ctx_t *ctx, const notify_plan_t *plan, PGresult *res, i
 int notify_plan(job_ctx_t *ctx, const notify_plan_t *plan, notify_counts_t *counts)
 {
     const char *params[] = {plan->event,
-                            plan->security ? "true" : "false",
                             plan->category,
                             plan->channels,
                             plan->users,
@@ -141,20 +134,22 @@ int notify_plan(job_ctx_t *ctx, const notify_plan_t *plan, notify_counts_t *coun
         "  WHEN 'push' THEN (SELECT 'devices' WHERE EXISTS (SELECT 1 FROM device_tokens d "
         "    WHERE d.user_id = u.id)) ELSE '' END, "
         "  t.subject, t.body, "
-        "  CASE WHEN $3 = 'promotional' AND NOT $2::boolean AND ch <> 'in_app' "
-        "    THEN mandi_ts(mandi_quiet_until(now(), $6::time, $7::time)) END "
-        "FROM users u CROSS JOIN unnest($4::text[]) AS ch "
+        "  CASE WHEN $2 = 'promotional' AND ch <> 'in_app' "
+        "    THEN mandi_ts(mandi_quiet_until(now(), "
+        "      coalesce((u.preferences->'quiet_hours'->>'start')::time, $5::time), "
+        "      coalesce((u.preferences->'quiet_hours'->>'end')::time, $6::time))) END "
+        "FROM users u CROSS JOIN unnest($3::text[]) AS ch "
         "LEFT JOIN LATERAL (SELECT nt.subject, nt.body FROM notification_templates nt "
         "  WHERE nt.event = $1 AND nt.channel = ch "
         "  AND nt.language IN (coalesce(u.preferences->>'language', 'en'), 'en') "
         "  ORDER BY nt.language = 'en' LIMIT 1) t ON true "
-        "WHERE u.id = ANY ($5::uuid[]) AND u.status = 'active' "
-        "AND ($2::boolean OR ch = 'in_app' OR "
+        "WHERE u.id = ANY ($4::uuid[]) AND u.status = 'active' "
+        "AND (ch = 'in_app' OR "
         "  coalesce(u.preferences->'notifications'->ch <> 'false'::jsonb, true)) "
-        "AND ($2::boolean OR $3 <> 'promotional' OR ch = 'in_app' OR "
+        "AND ($2 <> 'promotional' OR ch = 'in_app' OR "
         "  coalesce(u.preferences->'notifications'->'marketing' = 'true'::jsonb, false)) "
         "ORDER BY u.id, ch",
-        7, NULL, params, NULL, NULL, 0);
+        6, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
         return answer_db_failed(ctx, res);
     buf_t subject = BUF_INIT, text = BUF_INIT;
@@ -197,7 +192,7 @@ int notify_react(job_ctx_t *ctx, const char *ref, const char *topic, const msgpa
      * UUID (anything else names nobody). */
     PGresult *res = PQexecParams(
         ctx->db,
-        "SELECT r.event, r.category, r.security, array_to_string(r.channels, ','), "
+        "SELECT r.event, r.category, array_to_string(r.channels, ','), "
         "  '{' || ($2::jsonb ->> r.recipient_key) || '}' "
         "FROM notification_rules r WHERE r.topic = $1 "
         "AND (r.match_key IS NULL OR $2::jsonb ->> r.match_key = r.match_value) "
@@ -212,14 +207,13 @@ int notify_react(job_ctx_t *ctx, const char *ref, const char *topic, const msgpa
     int rc = 0;
     for (int i = 0; i < PQntuples(res) && !rc; i++) {
         char channels[128];
-        snprintf(channels, sizeof channels, "{%s}", PQgetvalue(res, i, 3));
+        snprintf(channels, sizeof channels, "{%s}", PQgetvalue(res, i, 2));
         notify_plan_t plan = {
             .ref = ref,
             .event = PQgetvalue(res, i, 0),
             .category = PQgetvalue(res, i, 1),
-            .security = strcmp(PQgetvalue(res, i, 2), "t") == 0,
             .channels = channels,
-            .users = PQgetvalue(res, i, 4),
+            .users = PQgetvalue(res, i, 3),
             .data = body,
             .data_json = json.data,
         };

@@ -2,19 +2,27 @@
  * notify_jobs - the notifications pool's job table, and its direct sends:
  * notify.send_sms and notify.send_email.
  *
- * Other pools enqueue the direct sends (job_enqueue) inside their own
+ * The accounts pool enqueues the direct sends (job_enqueue) inside its own
  * transaction, so a message exists if and only if the work that asked for
- * it committed. They carry text already written (an OTP, a reset link) and
- * are security messages: no preferences, no quiet hours, no inbox. The
- * provider is the channel's (notify_provider.c); a passing failure is
- * retried by the job with back-off, a refusal is final.
+ * it committed. They are security messages (a sign-in code, a password
+ * reset token): no preferences, no quiet hours, no inbox, and no domain
+ * event, since an event reaches analytics, the live stream and partners'
+ * webhooks and the code must not. The words are still data: the job names
+ * a template of notification_templates and carries the members that fill
+ * it, and the text is rendered here in the recipient's language (the job's
+ * "language", else the preference of the user with that phone or email,
+ * else English). The provider is the channel's (notify_provider.c); a
+ * passing failure is retried by the job, a refusal is final.
  *
  * The bodies hold one-time codes and reset tokens: the handlers are
- * JOB_SCRUB (the envelope is emptied once the result is recorded) and never
- * log what they deliver.
+ * JOB_SCRUB (the envelope is emptied once the result is recorded), wipe
+ * the rendered text, and never log what they deliver.
  */
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "answer.h"
 
 #include "config.h"
 #include "input.h"
@@ -22,6 +30,7 @@
 #include "mp.h"
 #include "notify.h"
 #include "notify_provider.h"
+#include "notify_template.h"
 #include "pool_table.h"
 
 /* What differs between the channels; the handlers share everything else. */
@@ -32,13 +41,15 @@ typedef struct {
     int (*valid_to)(const char *to);
 } channel_t;
 
-/* One message, pointing into the job's body. */
+/* One message: the address and template from the job's body, the text
+ * rendered from the template row. */
 typedef struct {
     char to[255];
     char template_name[64];
-    char subject[256];
-    const char *body;
-    size_t body_len;
+    char language[8];           /* "" when the job names none */
+    const msgpack_object *data; /* fills the template */
+    buf_t subject;
+    buf_t body;
 } message_t;
 
 /* E.164: '+' and 8 to 15 digits, the first not 0. */
@@ -120,6 +131,18 @@ static int copy_field(const msgpack_object *body, const char *name, char *dst, s
     return mp_copy_str(mp_get(body, name), dst, cap) == 0 && dst[0] ? 0 : -1;
 }
 
+/* Languages are short codes of lower-case letters ("en", "hi"). */
+static int valid_language(const char *code)
+{
+    size_t n = strlen(code);
+    if (n < 2 || n > 7)
+        return 0;
+    for (const char *p = code; *p; p++)
+        if (*p < 'a' || *p > 'z')
+            return 0;
+    return 1;
+}
+
 /* Reads and checks the job's body into msg. Returns 0, or the status of
  * the validation error it recorded. */
 static int read_message(job_ctx_t *ctx, const channel_t *ch, message_t *msg)
@@ -134,40 +157,91 @@ static int read_message(job_ctx_t *ctx, const channel_t *ch, message_t *msg)
     if (copy_field(body, "template", msg->template_name, sizeof msg->template_name) < 0 ||
         !valid_template(msg->template_name))
         return fail_field(ctx, "template", "must be a name of 1 to 63 characters a-z 0-9 _ . -");
-    if (ch->has_subject && (copy_field(body, "subject", msg->subject, sizeof msg->subject) < 0 ||
-                            strpbrk(msg->subject, "\r\n") ||
-                            !valid_utf8((const unsigned char *)msg->subject, strlen(msg->subject))))
-        return fail_field(ctx, "subject", "must be one line of 1 to 255 bytes of text");
-    const msgpack_object *text = mp_get(body, "body");
-    if (!text || text->type != MSGPACK_OBJECT_STR || text->via.str.size == 0 ||
-        text->via.str.size > ch->body_max ||
-        !valid_utf8((const unsigned char *)text->via.str.ptr, text->via.str.size)) {
-        char why[64];
-        snprintf(why, sizeof why, "must be text of 1 to %zu bytes", ch->body_max);
-        return fail_field(ctx, "body", why);
-    }
-    msg->body = text->via.str.ptr;
-    msg->body_len = text->via.str.size;
+    const msgpack_object *language = mp_get(body, "language");
+    if (language && language->type != MSGPACK_OBJECT_NIL &&
+        (mp_copy_str(language, msg->language, sizeof msg->language) < 0 ||
+         !valid_language(msg->language)))
+        return fail_field(ctx, "language", "must be a language code such as en or hi");
+    msg->data = mp_get(body, "data");
+    if (!msg->data || msg->data->type != MSGPACK_OBJECT_MAP)
+        return fail_field(ctx, "data", "must be an object of the template's members");
     return 0;
 }
 
-static int send_on(job_ctx_t *ctx, const channel_t *ch)
+/* Renders the template's text for the channel into msg->subject and
+ * msg->body. Returns 0, or the status of the error it recorded. */
+static int render_message(job_ctx_t *ctx, const channel_t *ch, message_t *msg)
 {
-    message_t msg = {0};
-    int status = read_message(ctx, ch, &msg);
-    if (status)
-        return status;
+    const char *params[] = {msg->template_name, ch->name, msg->language[0] ? msg->language : NULL,
+                            msg->to};
+    /* The job's language, else the preference of the user this address
+     * belongs to; a language without a row of its own falls back to 'en'. */
+    PGresult *res = PQexecParams(
+        ctx->db,
+        "SELECT nt.subject, nt.body FROM notification_templates nt "
+        "WHERE nt.event = $1 AND nt.channel = $2 AND nt.language IN (coalesce($3, "
+        "  (SELECT u.preferences->>'language' FROM users u "
+        "   WHERE CASE $2 WHEN 'sms' THEN u.phone ELSE u.email END = $4), 'en'), 'en') "
+        "ORDER BY nt.language = 'en' LIMIT 1",
+        4, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        return answer_db_failed(ctx, res);
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return input_fail(ctx, "template", "template %s has no %s text", msg->template_name,
+                          ch->name);
+    }
+    /* Room up front, so no reallocation leaves a copy of the code behind. */
+    buf_reserve(&msg->subject, 512);
+    buf_reserve(&msg->body, 2048);
+    char why[256];
+    int broken = notify_template_render(PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0),
+                                        msg->data, &msg->subject, why, sizeof why) < 0 ||
+                 notify_template_render(PQgetvalue(res, 0, 1), (size_t)PQgetlength(res, 0, 1),
+                                        msg->data, &msg->body, why, sizeof why) < 0;
+    PQclear(res);
+    if (broken)
+        return fail_field(ctx, "data", why);
+    if (!msg->subject.data)
+        buf_append_str(&msg->subject, "");
+    size_t subject_len = msg->subject.len, body_len = msg->body.len;
+    if (ch->has_subject &&
+        (subject_len == 0 || subject_len > 255 || strpbrk(msg->subject.data, "\r\n") ||
+         !valid_utf8((const unsigned char *)msg->subject.data, subject_len)))
+        return fail_field(ctx, "data", "must make the subject one line of 1 to 255 bytes of text");
+    if (body_len == 0 || body_len > ch->body_max ||
+        !valid_utf8((const unsigned char *)msg->body.data, body_len)) {
+        char text[80];
+        snprintf(text, sizeof text, "must make the text 1 to %zu bytes of UTF-8", ch->body_max);
+        return fail_field(ctx, "data", text);
+    }
+    return 0;
+}
+
+/* Wipes and frees the rendered text: it holds the code or token. */
+static void message_free(message_t *msg)
+{
+    if (msg->subject.data)
+        sodium_memzero(msg->subject.data, msg->subject.cap);
+    if (msg->body.data)
+        sodium_memzero(msg->body.data, msg->body.cap);
+    buf_free(&msg->subject);
+    buf_free(&msg->body);
+}
+
+static int deliver_message(job_ctx_t *ctx, const channel_t *ch, message_t *msg)
+{
     char why[256];
     const notify_provider_t *p = notify_provider_for(ch->name, why, sizeof why);
     if (!p)
         return job_fail(ctx, 503, "PROVIDER_UNAVAILABLE", "%s", why);
     notify_message_t out_msg = {
         .channel = ch->name,
-        .to = msg.to,
-        .subject = msg.subject,
-        .body = msg.body,
-        .body_len = msg.body_len,
-        .template_name = msg.template_name,
+        .to = msg->to,
+        .subject = msg->subject.data,
+        .body = msg->body.data,
+        .body_len = msg->body.len,
+        .template_name = msg->template_name,
         .job_id = ctx->job->id,
         .ref = NULL,
     };
@@ -190,7 +264,7 @@ static int send_on(job_ctx_t *ctx, const channel_t *ch)
     }
     LOG_FIELDS(LOG_INFO, ctx->job->request_id, "notification delivered",
                LOG_STR("job_id", ctx->job->id), LOG_STR("channel", ch->name),
-               LOG_STR("template", msg.template_name), LOG_STR("provider", p->name));
+               LOG_STR("template", msg->template_name), LOG_STR("provider", p->name));
     msgpack_packer *pk = &ctx->body;
     msgpack_pack_map(pk, 3);
     mp_pack_cstr(pk, "delivered");
@@ -198,6 +272,18 @@ static int send_on(job_ctx_t *ctx, const channel_t *ch)
     mp_kv_str(pk, "provider", p->name);
     mp_kv_str(pk, "channel", ch->name);
     return 200;
+}
+
+static int send_on(job_ctx_t *ctx, const channel_t *ch)
+{
+    message_t msg = {.subject = BUF_INIT, .body = BUF_INIT};
+    int status = read_message(ctx, ch, &msg);
+    if (!status)
+        status = render_message(ctx, ch, &msg);
+    if (!status)
+        status = deliver_message(ctx, ch, &msg);
+    message_free(&msg);
+    return status;
 }
 
 static const channel_t sms = {

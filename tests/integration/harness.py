@@ -53,7 +53,7 @@ JWT_SECRET = "dev-secret-change-me"
 
 # What the development SMS and email bodies carry.
 OTP_IN_SMS = re.compile(r"\b(\d{6})\b")
-RESET_TOKEN_IN_EMAIL = re.compile(r"token: ([A-Za-z0-9_-]{43})")
+RESET_TOKEN_IN_EMAIL = re.compile(r"(?m)^([A-Za-z0-9_-]{43})$")
 
 
 def require_env(name):

@@ -21,8 +21,8 @@ import time
 import unittest
 import uuid
 
-from harness import (Client, Stack, StackTestCase, jwt_parts, unique_email, unique_phone,
-                     wait_for)
+from harness import (RESET_TOKEN_IN_EMAIL, Client, Stack, StackTestCase, jwt_parts, unique_email,
+                     unique_phone, wait_for)
 
 PASSWORD = "correct horse 42"
 USER_KEYS = {"id", "phone", "email", "name", "role", "zones", "status", "tier", "kyc_status",
@@ -470,7 +470,7 @@ class Auth(AccountsTestCase):
         self.assertEqual(msg["channel"], "email")
         self.assertEqual(msg["template"], "password_reset")
         self.assertTrue(msg["subject"])
-        token = re.search(r"token: ([A-Za-z0-9_-]{43})", msg["body"]).group(1)
+        token = RESET_TOKEN_IN_EMAIL.search(msg["body"]).group(1)
         self.assertNotIn(token.encode(), known.raw)
         self.assertEqual(self.stack.job_envelope_size(msg["job_id"]), 0)
         time.sleep(1.5)
@@ -716,26 +716,57 @@ class NotifyJobs(StackTestCase):
         return job_id, self.stack.wait_job(job_id, timeout=15)
 
     def test_sms_line(self):
+        """The text is the template's, filled with the job's data; JSON
+        specials and non-ASCII in a member survive the provider's line."""
         phone = unique_phone()
-        text = "Your code is 123456. \"Quoted\" \\ tab\t newline\n नमस्ते 😀"
-        job_id, job = self.run_job("notify.send_sms",
-                                   {"to": phone, "template": "otp", "body": text})
+        code = "12\"3\\4\t5\n6 नमस्ते 😀"
+        job_id, job = self.run_job("notify.send_sms", {
+            "to": phone, "template": "otp", "data": {"code": code, "minutes": 5}})
         self.assertEqual(job["status"], "succeeded", job)
         self.assertEqual(job["http_status"], 200)
         self.assertEqual(job["result"], {"delivered": True, "provider": "file", "channel": "sms"})
         msgs = self.stack.sms_messages(phone)
         self.assertEqual(len(msgs), 1)
         msg = msgs[0]
+        text = ("%s is your mandi sign-in code. It expires in 5 minutes. "
+                "Do not share it with anyone." % code)
         self.assertEqual(msg, {"channel": "sms", "to": phone, "template": "otp", "body": text,
                                "job_id": job_id, "created_at": msg["created_at"]})
         parse_ts(msg["created_at"])
         self.assertEqual(self.stack.job_envelope_size(job_id), 0)
         for name, text_ in self.stack.all_logs().items():
-            self.assertNotIn("Your code is", text_, "%s logs the message" % name)
+            self.assertNotIn("sign-in code", text_, "%s logs the message" % name)
+
+    def test_language_from_the_job_then_the_user_then_english(self):
+        """The job's language wins; without one, the preference of the user
+        who has the address; a language with no text of its own is English."""
+        hindi_user = unique_phone()
+        self.stack.psql("INSERT INTO users (phone, preferences) VALUES ('%s', "
+                        "'{\"language\": \"hi\"}')" % hindi_user)
+        tamil_user = unique_phone()
+        self.stack.psql("INSERT INTO users (phone, preferences) VALUES ('%s', "
+                        "'{\"language\": \"ta\"}')" % tamil_user)
+        stranger = unique_phone()
+        cases = [(hindi_user, None, "साइन-इन कोड"), (hindi_user, "en", "sign-in code"),
+                 (stranger, "hi", "साइन-इन कोड"), (stranger, None, "sign-in code"),
+                 (tamil_user, None, "sign-in code")]
+        for phone, language, words in cases:
+            with self.subTest(phone=phone, language=language):
+                body = {"to": phone, "template": "otp", "data": {"code": "654321", "minutes": 7}}
+                if language:
+                    body["language"] = language
+                _, job = self.run_job("notify.send_sms", body)
+                self.assertEqual(job["status"], "succeeded", job)
+                text = self.stack.sms_messages(phone)[-1]["body"]
+                self.assertIn(words, text)
+                self.assertIn("654321", text)
+                self.assertIn("7", text)
 
     def test_bad_jobs_are_refused_naming_the_field(self):
         phone = unique_phone()
-        good = {"to": phone, "template": "otp", "body": "code 111111"}
+        good = {"to": phone, "template": "otp", "data": {"code": "111111", "minutes": 5}}
+        mail = {"to": "a@example.com", "template": "password_reset",
+                "data": {"token": "t", "minutes": 30}}
         cases = [
             ("notify.send_sms", dict(good, to=None), "to"),
             ("notify.send_sms", {k: v for k, v in good.items() if k != "to"}, "to"),
@@ -743,16 +774,18 @@ class NotifyJobs(StackTestCase):
             ("notify.send_sms", dict(good, to=phone + "x"), "to"),
             ("notify.send_sms", {k: v for k, v in good.items() if k != "template"}, "template"),
             ("notify.send_sms", dict(good, template="Bad Name"), "template"),
-            ("notify.send_sms", dict(good, body=""), "body"),
-            ("notify.send_sms", dict(good, body=5), "body"),
-            ("notify.send_sms", dict(good, body="x" * 1601), "body"),
+            ("notify.send_sms", dict(good, template="no_such_template"), "template"),
+            # password_reset is worded for email only.
+            ("notify.send_sms", dict(good, template="password_reset"), "template"),
+            ("notify.send_sms", dict(good, language="Hindi"), "language"),
+            ("notify.send_sms", dict(good, language=5), "language"),
+            ("notify.send_sms", {k: v for k, v in good.items() if k != "data"}, "data"),
+            ("notify.send_sms", dict(good, data=["111111"]), "data"),
+            ("notify.send_sms", dict(good, data={"code": "x" * 1601}), "data"),
+            ("notify.send_sms", dict(good, data={"code": {"nested": 1}}), "data"),
             ("notify.send_sms", [phone], "body"),
-            ("notify.send_email", {"to": "no-at-sign", "template": "t", "subject": "s",
-                                   "body": "b"}, "to"),
-            ("notify.send_email", {"to": "a@example.com", "template": "t", "body": "b"},
-             "subject"),
-            ("notify.send_email", {"to": "a@example.com", "template": "t",
-                                   "subject": "two\nlines", "body": "b"}, "subject"),
+            ("notify.send_email", dict(mail, to="no-at-sign"), "to"),
+            ("notify.send_email", dict(mail, template="otp"), "template"),
         ]
         ids = [self.stack.enqueue_job("notifications", type_, body) for type_, body, _ in cases]
         for job_id, (type_, body, field) in zip(ids, cases):
@@ -768,7 +801,7 @@ class NotifyJobs(StackTestCase):
     def test_provider_without_its_settings_is_refused(self):
         address = unique_email()
         job_id, job = self.run_job("notify.send_email", {
-            "to": address, "template": "password_reset", "subject": "Reset", "body": "b"})
+            "to": address, "template": "password_reset", "data": {"token": "t", "minutes": 30}})
         self.assertEqual(job["status"], "failed", job)
         self.assertEqual(job["http_status"], 503)
         self.assertEqual(job["error"]["code"], "PROVIDER_UNAVAILABLE")
@@ -777,14 +810,15 @@ class NotifyJobs(StackTestCase):
 
     def test_concurrent_lines_never_interleave(self):
         phone = unique_phone()
-        texts = ["%02d:" % i + chr(ord("a") + i % 26) * 1500 for i in range(40)]
+        codes = ["%02d:" % i + chr(ord("a") + i % 26) * 1400 for i in range(40)]
         ids = [self.stack.enqueue_job("notifications", "notify.send_sms",
-                                      {"to": phone, "template": "bulk", "body": t})
-               for t in texts]
+                                      {"to": phone, "template": "otp",
+                                       "data": {"code": c, "minutes": 5}})
+               for c in codes]
         for job_id in ids:
             self.assertEqual(self.stack.wait_job(job_id, timeout=20)["status"], "succeeded")
         msgs = self.stack.sms_messages(phone)  # parses every line of the file
-        self.assertEqual(sorted(m["body"] for m in msgs), sorted(texts))
+        self.assertEqual(sorted(m["body"].split(" ", 1)[0] for m in msgs), sorted(codes))
         self.assertEqual(sorted(m["job_id"] for m in msgs), sorted(ids))
 
 

@@ -16,7 +16,9 @@ from harness import Client, Stack, StackTestCase, unique_email, unique_phone, wa
 PASSWORD = "profile pass 42"
 DEFAULT_PREFERENCES = {"language": "en", "theme": "system",
                        "notifications": {"sms": True, "email": True, "push": True,
-                                         "marketing": False}}
+                                         "marketing": False},
+                       # The service's quiet hours (MANDI_QUIET_HOURS_*) until set.
+                       "quiet_hours": {"start": "22:00", "end": "08:00"}}
 
 
 class Profile(StackTestCase):
@@ -194,7 +196,8 @@ class Profile(StackTestCase):
                        token=token)
         self.assertEqual(r.status, 200, r)
         want = {"language": "ta", "theme": "dark",
-                "notifications": {"sms": False, "email": True, "push": True, "marketing": True}}
+                "notifications": {"sms": False, "email": True, "push": True, "marketing": True},
+                "quiet_hours": {"start": "22:00", "end": "08:00"}}
         self.assertEqual(r.data, want)
         self.assertEqual(self.preferences(token), want)
         r = self.c.put("/api/users/me/preferences", {}, token=token)
@@ -207,6 +210,12 @@ class Profile(StackTestCase):
         for theme in ("light", "dark", "system"):
             r = self.c.put("/api/users/me/preferences", {"theme": theme}, token=token)
             self.assertEqual(r.data["theme"], theme)
+        for start, end in (("23:30", "06:45"), ("00:00", "00:00"), ("13:00", "14:59")):
+            r = self.c.put("/api/users/me/preferences",
+                           {"quiet_hours": {"start": start, "end": end}}, token=token)
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.data["quiet_hours"], {"start": start, "end": end})
+            self.assertEqual(self.preferences(token)["quiet_hours"], {"start": start, "end": end})
 
     def test_bad_preferences_change_nothing(self):
         _, token, _ = self.new_user()
@@ -223,6 +232,14 @@ class Profile(StackTestCase):
             ({"notifications": {"marketing": "false"}}, "notifications.marketing"),
             ({"notifications": True}, "notifications"),
             ({"notifications": [True]}, "notifications"),
+            ({"quiet_hours": None}, "quiet_hours"), ({"quiet_hours": "22:00"}, "quiet_hours"),
+            ({"quiet_hours": {"start": "22:00"}}, "quiet_hours.end"),
+            ({"quiet_hours": {"end": "08:00"}}, "quiet_hours.start"),
+            ({"quiet_hours": {"start": "24:00", "end": "08:00"}}, "quiet_hours.start"),
+            ({"quiet_hours": {"start": "22:60", "end": "08:00"}}, "quiet_hours.start"),
+            ({"quiet_hours": {"start": "9:00", "end": "08:00"}}, "quiet_hours.start"),
+            ({"quiet_hours": {"start": "22:00", "end": 800}}, "quiet_hours.end"),
+            ({"quiet_hours": {"start": "22:00", "end": "08:00:00"}}, "quiet_hours.end"),
         ]
         for body, field in cases:
             with self.subTest(field=field, body=str(body)[:40]):

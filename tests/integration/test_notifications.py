@@ -7,6 +7,7 @@ input and roles on every route.
 """
 
 import time
+import re
 import unittest
 import uuid
 
@@ -101,15 +102,23 @@ class Notifications(NotifyCase):
         self.assertEqual(self.inbox(off)["items"][0]["title"], "Alphonso mangoes is back")
 
     def test_security_messages_ignore_preferences(self):
-        u = self.user(preferences={"notifications": {"sms": False, "email": False,
-                                                     "push": False}})
-        result, ref = self.event("notify.otp", {"user_id": u["id"], "code": "482913"})
-        self.assertEqual(result["deliveries"], 1)
-        self.wait_deliveries(ref, count=1)
+        """A sign-in code goes by SMS to a user who turned SMS off, in their
+        language, and is no domain event: no inbox row, no delivery row, no
+        outbox event holds it."""
+        u = self.user(preferences={"language": "hi", "notifications": {
+            "sms": False, "email": False, "push": False}})
+        r = self.c.post("/api/auth/send-otp", {"phone": u["phone"]})
+        self.assertEqual(r.status, 200, r)
         sms = self.stack.wait_sms(u["phone"])
-        self.assertEqual(sms[0]["body"], "Your mandi code is 482913. It expires in 5 minutes.")
-        # The code is in the message only, not kept again as the row's data.
-        self.assertEqual(self.deliveries(ref)[0]["data"], {})
+        code = re.search(r"\b(\d{6})\b", sms[0]["body"]).group(1)
+        self.assertEqual(sms[0]["body"],
+                         "%s आपका mandi साइन-इन कोड है। यह 5 मिनट में समाप्त हो जाएगा। "
+                         "इसे किसी से साझा न करें।" % code)
+        self.assertEqual(self.inbox(u)["items"], [])
+        self.assertEqual(self.stack.psql(
+            "SELECT count(*) FROM notification_deliveries WHERE user_id = '%s'" % u["id"]), "0")
+        self.assertEqual(self.stack.psql(
+            "SELECT count(*) FROM outbox WHERE body::text LIKE '%%%s%%'" % code), "0")
 
     def test_the_users_language(self):
         u = self.user(preferences={"language": "hi"})

@@ -3,7 +3,7 @@ Quiet hours: with MANDI_QUIET_HOURS_START/END set around the present India
 time, a promotional SMS, email or push is held (its delivery row "held",
 its job waiting in the jobs table until the hours end) while order and
 security messages and the inbox go at once; a held message goes when its
-time comes. Also the window arithmetic of mandi_quiet_until, over midnight.
+time comes; a user's own quiet hours replace the service's. Also the window arithmetic of mandi_quiet_until, over midnight.
 """
 
 import datetime
@@ -57,9 +57,35 @@ class QuietHours(NotifyCase):
         result, ref = self.event("order.status_changed", self.order(u))
         self.assertEqual((result["deliveries"], result["held"]), (2, 0))
         self.wait_deliveries(ref, count=2)
-        result, ref = self.event("notify.otp", {"user_id": u["id"], "code": "111222"})
-        self.assertEqual((result["deliveries"], result["held"]), (1, 0))
-        self.wait_deliveries(ref, count=1)
+        # A sign-in code is a direct send: quiet hours never hold it.
+        r = self.c.post("/api/auth/send-otp", {"phone": u["phone"]})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(len(self.stack.wait_sms(u["phone"])), 1)
+
+    def test_the_users_own_quiet_hours(self):
+        """A user's preferences.quiet_hours win over the service's: one who
+        set none outside the present holds nothing; one who set hours around
+        the present gets the message held until their end."""
+        open_all_day = self.user(preferences={"notifications": {"marketing": True},
+                                              "quiet_hours": {"start": "00:00", "end": "00:00"}})
+        own_start = (NOW - datetime.timedelta(minutes=30)).strftime("%H:%M")
+        own_end = (NOW + datetime.timedelta(minutes=30)).strftime("%H:%M")
+        own = self.user(preferences={"notifications": {"marketing": True},
+                                     "quiet_hours": {"start": own_start, "end": own_end}})
+        body = {"product_id": str(uuid.uuid4()), "product_name": "Kesar"}
+        result, ref = self.event("notify.back_in_stock", dict(body, user_id=open_all_day["id"]))
+        self.assertEqual(result, {"in_app": 1, "deliveries": 1, "held": 0})
+        self.assertEqual(self.wait_deliveries(ref, count=1)[0]["status"], "sent")
+        result, ref = self.event("notify.back_in_stock", dict(body, user_id=own["id"]))
+        self.assertEqual(result, {"in_app": 1, "deliveries": 1, "held": 1})
+        at = float(self.stack.psql(
+            "SELECT extract(epoch FROM j.lease_until) FROM jobs j JOIN notification_deliveries d "
+            "ON d.job_id = j.id WHERE d.ref = '%s'" % ref))
+        end = NOW.replace(hour=int(own_end[:2]), minute=int(own_end[3:]), second=0,
+                          microsecond=0)
+        if end < NOW:
+            end += datetime.timedelta(days=1)
+        self.assertAlmostEqual(at, end.timestamp(), delta=1)
 
     def test_the_window(self):
         def until(at, start, end):
