@@ -120,6 +120,18 @@ class Notifications(NotifyCase):
         self.assertEqual(self.stack.psql(
             "SELECT count(*) FROM outbox WHERE body::text LIKE '%%%s%%'" % code), "0")
 
+    def test_every_rule_has_words_on_its_channels_in_english_and_hindi(self):
+        missing = self.rows(
+            "SELECT r.event, ch, lang FROM notification_rules r, unnest(r.channels) ch, "
+            "unnest(ARRAY['en', 'hi']) lang WHERE NOT EXISTS (SELECT 1 FROM "
+            "notification_templates t WHERE t.event = r.event AND t.channel = ch "
+            "AND t.language = lang) ORDER BY 1, 2, 3")
+        self.assertEqual(missing, [])
+        for event, channel in (("otp", "sms"), ("password_reset", "email")):
+            self.assertEqual(self.stack.psql(
+                "SELECT string_agg(language, ',' ORDER BY language) FROM notification_templates "
+                "WHERE event = '%s' AND channel = '%s'" % (event, channel)), "en,hi")
+
     def test_the_users_language(self):
         u = self.user(preferences={"language": "hi"})
         ta = self.user(preferences={"language": "ta"})  # no Tamil rows: English
