@@ -14,12 +14,13 @@ MANDI_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 export MANDI_ROOT
 
 # Build, run and test dependencies. curl is here because mandi_wait_http and
-# the operators' checks use it, and a minimal Debian image lacks it.
+# the operators' checks use it, and a minimal Debian image lacks it; openssl
+# because the FCM tests make service account keys with it.
 MANDI_PACKAGES=(
     build-essential cmake pkg-config
     libzmq3-dev libczmq-dev libmsgpack-dev libpq-dev libhiredis-dev
     libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev libsodium-dev libssl-dev
-    postgresql redis-server python3 curl
+    postgresql redis-server python3 curl openssl
     wrk valgrind clang-format
 )
 

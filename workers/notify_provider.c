@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "codec.h"
 #include "config.h"
+#include "fcm_auth.h"
 #include "mp.h"
 
 /* ---- the file provider ----------------------------------------------------- */
@@ -144,10 +145,10 @@ static size_t on_header(char *data, size_t size, size_t n, void *user)
     return len;
 }
 
-/* POSTs body (JSON) to url with the extra header lines. Returns 0 with
- * a->status set when an HTTP answer came, else -1 with why. */
-static int http_post(const char *url, const char *const *headers, const buf_t *body,
-                     http_answer_t *a, char *why, size_t why_cap)
+/* POSTs body (of content_type) to url with the extra header lines. Returns
+ * 0 with a->status set when an HTTP answer came, else -1 with why. */
+static int http_post_as(const char *url, const char *content_type, const char *const *headers,
+                        const buf_t *body, http_answer_t *a, char *why, size_t why_cap)
 {
     if (!http_handle) {
         curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -159,7 +160,9 @@ static int http_post(const char *url, const char *const *headers, const buf_t *b
     }
     CURL *c = http_handle;
     curl_easy_reset(c);
-    struct curl_slist *list = curl_slist_append(NULL, "Content-Type: application/json");
+    char type[128];
+    snprintf(type, sizeof type, "Content-Type: %s", content_type);
+    struct curl_slist *list = curl_slist_append(NULL, type);
     list = curl_slist_append(list, "Accept: application/json");
     /* Small bodies never need it, but libcurl would wait for a 100 Continue. */
     list = curl_slist_append(list, "Expect:");
@@ -189,6 +192,12 @@ static int http_post(const char *url, const char *const *headers, const buf_t *b
     }
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a->status);
     return 0;
+}
+
+static int http_post(const char *url, const char *const *headers, const buf_t *body,
+                     http_answer_t *a, char *why, size_t why_cap)
+{
+    return http_post_as(url, "application/json", headers, body, a, why, why_cap);
 }
 
 /* The answer's body as a msgpack object in *u (the caller destroys it), or
@@ -331,16 +340,48 @@ static void fcm_error_code(const msgpack_object *j, char *code, size_t cap)
     mp_copy_str(mp_get(err, "status"), code, cap);
 }
 
-/* POST {base}/v1/projects/{project}/messages:send with a bearer OAuth
- * token, one message per device token. A token FCM no longer knows
- * (404 UNREGISTERED) or finds malformed (400 INVALID_ARGUMENT naming the
- * token) is a bad token, for the caller to forget. */
+/* The bearer token and project to send with, from the service account
+ * (fcm_auth). Returns 0, or -1 with *out saying why there is none: the
+ * token endpoint's passing troubles are retried, an unusable account is a
+ * refusal that no retry mends. */
+static int fcm_credentials(const char **token, const char **project, notify_outcome_t *out)
+{
+    long status = 0;
+    char why[512] = "";
+    fcm_auth_result_t r = fcm_auth_token(token, project, &status, why, sizeof why);
+    if (r == FCM_AUTH_OK) {
+        /* FCM_PROJECT_ID names the project when the key file does not, or
+         * when the account sends for another project it is allowed to. */
+        if (config_get("FCM_PROJECT_ID")[0])
+            *project = config_get("FCM_PROJECT_ID");
+        if ((*project)[0])
+            return 0;
+        out->result = NOTIFY_REJECTED;
+        snprintf(out->error, sizeof out->error,
+                 "no Firebase project: set FCM_PROJECT_ID or project_id in the key file");
+        return -1;
+    }
+    out->result = r == FCM_AUTH_RETRY ? NOTIFY_RETRY : NOTIFY_REJECTED;
+    out->http_status = status;
+    snprintf(out->error, sizeof out->error, "%s", why);
+    return -1;
+}
+
+/* POST {base}/v1/projects/{project}/messages:send with the service
+ * account's OAuth token, one message per device token. A token FCM no
+ * longer knows (404 UNREGISTERED) or finds malformed (400
+ * INVALID_ARGUMENT naming the token) is a bad token, for the caller to
+ * forget. A 401 means the access token was revoked or expired early: it is
+ * dropped and the message retried, so the next attempt buys a fresh one. */
 static void fcm_send(const notify_message_t *msg, notify_outcome_t *out)
 {
-    char url[1024], auth[2048], why[CURL_ERROR_SIZE + 64] = "";
+    const char *token, *project;
+    if (fcm_credentials(&token, &project, out) < 0)
+        return;
+    char url[1024], auth[4200], why[CURL_ERROR_SIZE + 64] = "";
     snprintf(url, sizeof url, "%s/v1/projects/%s/messages:send", config_get("FCM_API_BASE"),
-             config_get("FCM_PROJECT_ID"));
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", config_get("FCM_ACCESS_TOKEN"));
+             project);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
     const char *headers[] = {auth, NULL};
     buf_t body = BUF_INIT;
     buf_append_str(&body, "{\"message\":{\"token\":");
@@ -367,6 +408,9 @@ static void fcm_send(const notify_message_t *msg, notify_outcome_t *out)
         out->result = NOTIFY_SENT;
         if (j)
             mp_copy_str(mp_get(j, "name"), out->provider_id, sizeof out->provider_id);
+    } else if (posted == 0 && a.status == 401) {
+        fcm_auth_forget();
+        out->result = NOTIFY_RETRY;
     } else if (posted == 0 && (a.status == 404 || a.status == 400)) {
         char code[64];
         fcm_error_code(j, code, sizeof code);
@@ -396,6 +440,24 @@ int notify_http_post(const char *url, const char *const *headers, const char *bo
     return rc;
 }
 
+int notify_http_exchange(const char *url, const char *content_type, const char *const *headers,
+                         const char *body, size_t len, long *status, buf_t *answer, char *why,
+                         size_t why_cap)
+{
+    buf_t b = BUF_INIT;
+    buf_append(&b, body, len);
+    http_answer_t a = {0};
+    int rc = http_post_as(url, content_type, headers, &b, &a, why, why_cap);
+    if (rc == 0) {
+        *status = a.status;
+        if (a.body.len)
+            buf_append(answer, a.body.data, a.body.len);
+    }
+    answer_free(&a);
+    buf_free(&b);
+    return rc;
+}
+
 /* ---- the table ----------------------------------------------------------------- */
 
 static const struct {
@@ -407,7 +469,7 @@ static const struct {
     {{"push", "file", file_send}, {NULL}},
     {{"sms", "msg91", msg91_send}, {"MSG91_AUTH_KEY", "MSG91_TEMPLATE_ID", NULL}},
     {{"email", "sendgrid", sendgrid_send}, {"SENDGRID_API_KEY", "MANDI_EMAIL_FROM", NULL}},
-    {{"push", "fcm", fcm_send}, {"FCM_PROJECT_ID", "FCM_ACCESS_TOKEN", NULL}},
+    {{"push", "fcm", fcm_send}, {"FCM_SERVICE_ACCOUNT_FILE", NULL}},
 };
 
 static const struct {

@@ -22,6 +22,8 @@
 
 #include <stddef.h>
 
+#include "buf.h"
+
 typedef struct {
     const char *channel; /* "sms", "email" or "push" */
     const char *to;      /* E.164 phone, email address, or device token */
@@ -59,6 +61,16 @@ typedef struct {
  * non-2xx answer's body), else -1 with the reason in why. */
 int notify_http_post(const char *url, const char *const *headers, const char *body, size_t len,
                      long *status, char *why, size_t why_cap);
+
+/* One POST of body (len bytes, of content_type) to url with the extra
+ * header lines (NULL-terminated), bounded like the providers' calls: what
+ * a provider's helper (fcm_auth) uses to reach a service of its own.
+ * Returns 0 with *status set and the answer's body (at most 64 KiB)
+ * appended to answer when an HTTP answer came, else -1 with the reason in
+ * why. */
+int notify_http_exchange(const char *url, const char *content_type, const char *const *headers,
+                         const char *body, size_t len, long *status, buf_t *answer, char *why,
+                         size_t why_cap);
 
 /* The provider configured for channel; NULL with a reason in why when the
  * setting names a provider that does not exist or lacks its settings. */

@@ -3,19 +3,23 @@ The notifications pool against local fakes of its providers
 (tests/fakes/msg91.py, sendgrid.py, fcm.py), which check the real request
 shapes and credentials: every channel on the wire, retries with back-off on
 5xx and timeouts, no retry on 4xx, the dead-letter list and its retry, and
-push tokens FCM reports invalid removed. Also the accounts pool's OTP going
-out through MSG91.
+push tokens FCM reports invalid removed. FCM's access tokens are bought
+from the (fake) Google token endpoint with the service account's signed
+assertion, kept, and replaced when FCM refuses one. Also the accounts
+pool's OTP going out through MSG91.
 """
 
 import os
+import shutil
 import sys
+import tempfile
 import time
 import unittest
 import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "fakes"))
-from fcm import FakeFcm  # noqa: E402
+from fcm import FakeFcm, make_service_account  # noqa: E402
 from msg91 import FakeMsg91  # noqa: E402
 from notify_case import NotifyCase  # noqa: E402
 from sendgrid import FakeSendGrid  # noqa: E402
@@ -32,7 +36,15 @@ class Providers(NotifyCase):
     def stack_env(cls):
         cls.msg91 = FakeMsg91(auth_key="msg91-key-1", template_id="tmpl-content").start()
         cls.sendgrid = FakeSendGrid(api_key="SG.key-1").start()
-        cls.fcm = FakeFcm(project="mandi-test", access_token="ya29.token-1").start()
+        cls.fcm = FakeFcm(project="mandi-test",
+                          client_email="mandi-push@mandi-test.iam.gserviceaccount.com").start()
+        # The key file names the fake's token endpoint and the project, as
+        # a real one names Google's: FCM_TOKEN_URL and FCM_PROJECT_ID stay
+        # unset, so the worker reads both from the file.
+        cls.key_dir = tempfile.mkdtemp(prefix="mandi-fcm-")
+        key_file, cls.fcm.public_key = make_service_account(
+            cls.key_dir, project="mandi-test", client_email=cls.fcm.client_email,
+            token_uri=cls.fcm.token_url)
         return {
             "MANDI_SMS_PROVIDER": "msg91", "MSG91_API_BASE": cls.msg91.url,
             "MSG91_AUTH_KEY": "msg91-key-1", "MSG91_TEMPLATE_ID": "tmpl-content",
@@ -40,7 +52,7 @@ class Providers(NotifyCase):
             "MANDI_EMAIL_PROVIDER": "sendgrid", "SENDGRID_API_BASE": cls.sendgrid.url,
             "SENDGRID_API_KEY": "SG.key-1", "MANDI_EMAIL_FROM": "orders@mandi.example",
             "MANDI_PUSH_PROVIDER": "fcm", "FCM_API_BASE": cls.fcm.url,
-            "FCM_PROJECT_ID": "mandi-test", "FCM_ACCESS_TOKEN": "ya29.token-1",
+            "FCM_SERVICE_ACCOUNT_FILE": key_file,
             "MANDI_NOTIFY_TIMEOUT_MS": "1000", "MANDI_MAX_ATTEMPTS": "3",
             "MANDI_OTP_RESEND_S": "0",
         }
@@ -50,6 +62,7 @@ class Providers(NotifyCase):
         super().tearDownClass()
         for fake in (cls.msg91, cls.sendgrid, cls.fcm):
             fake.stop()
+        shutil.rmtree(cls.key_dir, ignore_errors=True)
 
     def setUp(self):
         super().setUp()
@@ -97,6 +110,15 @@ class Providers(NotifyCase):
         self.assertEqual(pushes[0]["data"], {"event": "order.confirmed",
                                              "delivery_id": d["push"]["id"]})
         self.assertEqual(d["push"]["provider_id"], pushes[0]["name"])
+        # Sent with a token the token endpoint sold for the account's
+        # assertion (the fake verified its RS256 signature with the key).
+        grant = self.fcm.grants()[-1]
+        self.assertEqual((grant["iss"], grant["aud"], grant["scope"]),
+                         (self.fcm.client_email, self.fcm.token_url,
+                          "https://www.googleapis.com/auth/firebase.messaging"))
+        self.assertEqual(grant["exp"] - grant["iat"], 3600)
+        sent = [r for r in self.fcm.requests(PUSH) if r["body"]["message"]["token"] == token]
+        self.assertTrue(sent[0]["headers"]["authorization"].startswith("Bearer ya29.c."))
 
     # ---- retries ---------------------------------------------------------------
 
@@ -208,6 +230,64 @@ class Providers(NotifyCase):
         self.assertIn("no valid device token", d["last_error"])
         self.assertEqual(self.rows("SELECT token FROM device_tokens WHERE user_id = '%s'"
                                    % u["id"]), [])
+
+    # ---- FCM's access token -------------------------------------------------------
+
+    def push_user(self):
+        u = self.user(phone=False, preferences={"notifications": {"email": False}})
+        self.device(u, token=self.fcm_token())
+        return u
+
+    def push(self, u, statuses=("sent",)):
+        _, ref = self.event("order.status_changed", self.order(u, status="DELIVERED"))
+        return self.wait_deliveries(ref, statuses=statuses, count=1)[0]
+
+    def test_the_access_token_is_bought_once_and_kept(self):
+        self.push(self.push_user())  # holds a token from here on
+        bought = len(self.fcm.grants())
+        for _ in range(3):
+            d = self.push(self.push_user())
+            self.assertEqual((d["channel"], d["attempts"]), ("push", 1))
+        self.assertEqual(len(self.fcm.grants()), bought)
+        self.assertEqual(self.fcm.requests("/token")[-1]["headers"]["content-type"],
+                         "application/x-www-form-urlencoded")
+
+    def test_a_refused_access_token_is_replaced(self):
+        self.push(self.push_user())
+        bought = len(self.fcm.grants())
+        self.fcm.revoke_tokens()
+        self.fcm.clear_requests()
+        d = self.push(self.push_user())
+        self.assertEqual((d["attempts"], d["last_status"]), (2, 200))
+        self.assertEqual([r["status"] for r in self.fcm.requests(PUSH)], [401, 200])
+        self.assertEqual(len(self.fcm.grants()), bought + 1)
+
+    def test_a_token_endpoint_outage_is_retried(self):
+        self.push(self.push_user())
+        self.fcm.revoke_tokens()
+        self.fcm.clear_requests()
+        self.fcm.add_fault("/token", status=503, count=1)
+        d = self.push(self.push_user())
+        self.assertEqual((d["status"], d["attempts"]), ("sent", 3))
+        self.assertEqual([(r["path"], r["status"]) for r in self.fcm.requests()],
+                         [(PUSH, 401), ("/token", 503), ("/token", 200), (PUSH, 200)])
+
+    def test_an_account_google_refuses_is_dead_at_once(self):
+        # The key the fake trusts is no longer the file's: as when the key
+        # was deleted in the console. No retry mends that.
+        self.push(self.push_user())
+        trusted = self.fcm.public_key
+        _, self.fcm.public_key = make_service_account(self.key_dir)
+        self.fcm.revoke_tokens()
+        self.fcm.clear_requests()
+        try:
+            d = self.push(self.push_user(), statuses=("dead",))
+        finally:
+            self.fcm.public_key = trusted
+        self.assertEqual((d["attempts"], d["last_status"]), (2, 400))
+        self.assertIn("invalid_grant (Invalid JWT Signature.)", d["last_error"])
+        self.assertEqual([(r["path"], r["status"]) for r in self.fcm.requests()],
+                         [(PUSH, 401), ("/token", 400)])
 
     # ---- the accounts pool's direct sends --------------------------------------
 
