@@ -22,6 +22,7 @@
 #define LEDGER_CASHBACK_EXPENSE   "platform:cashback_expense"
 #define LEDGER_ADJUSTMENTS        "platform:adjustments"
 #define LEDGER_REFUNDS_PENDING    "platform:refunds_pending"
+#define LEDGER_BOOST_SALES        "platform:boost_sales"
 /* Paid out of the RazorpayX account (sql/019_payout_process.sql). */
 #define LEDGER_RAZORPAYX "platform:razorpayx"
 

@@ -54,12 +54,12 @@ static const struct {
                "'postings_sum_paise', posted) AS o FROM (" ACCOUNT_SUMS ") s "
                "WHERE balance_paise <> posted")},
     /* A captured payment is credited once (payment_settle_captured posts
-     * it as a top-up or an order payment under its id); one not captured
-     * is credited never. */
+     * it as a top-up, an order payment or a boost sale under its id); one
+     * not captured is credited never. */
     {"captured_payments_posted_once",
      OFFENDERS("SELECT p.id::text AS k, jsonb_build_object('payment_id', p.id, 'status', "
                "p.status, 'entries', n) AS o FROM payments p, LATERAL (SELECT count(*) AS n "
-               "FROM ledger_entries e WHERE e.source IN ('topup', 'order') "
+               "FROM ledger_entries e WHERE e.source IN ('topup', 'order', 'boost') "
                "AND e.reference = p.id::text) e "
                "WHERE (p.status = 'captured') <> (n = 1) OR n > 1")},
 };

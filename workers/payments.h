@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "answer.h"
+#include "ledger.h"
 #include "mp.h"
 #include "razorpay.h"
 #include "worker.h"
@@ -61,6 +62,12 @@ int reconciliation_get(job_ctx_t *ctx);
 int ledger_check(job_ctx_t *ctx);
 
 /* ---- shared within the pool ---------------------------------------------- */
+
+/* The ledger account a captured payment's money goes into, by purpose: a
+ * top-up's the payer's wallet, an order's the orders account (owed to
+ * merchants), a boost's boost sales. A refund takes it back from there. */
+int payment_purpose_account(job_ctx_t *ctx, const char *purpose, const char *user,
+                            char code[LEDGER_CODE_SIZE]);
 
 /* The worker's Razorpay client, made on first use; NULL (logged) when the
  * settings are unusable. */

@@ -71,15 +71,6 @@ static int lock_payment(job_ctx_t *ctx, const char *payment, refundable_t *p)
     return 0;
 }
 
-/* Where a payment's money sits, which a refund takes it from. */
-static int payment_account(job_ctx_t *ctx, const refundable_t *p, char code[LEDGER_CODE_SIZE])
-{
-    if (strcmp(p->purpose, "wallet_topup") == 0)
-        return ledger_wallet(ctx, p->user, code);
-    snprintf(code, LEDGER_CODE_SIZE, "%s", LEDGER_ORDERS);
-    return 0;
-}
-
 /* Records a refund event in the outbox, from the refund's row. */
 static int refund_event(job_ctx_t *ctx, const char *topic, const char *id)
 {
@@ -127,7 +118,8 @@ static int open_refund(job_ctx_t *ctx, const char *id, const refundable_t *p, co
                           "UPDATE payments SET amount_refunded_paise = amount_refunded_paise + "
                           "$2::bigint, updated_at = now() WHERE id = $1::uuid",
                           2, move)) ||
-        (rc = payment_account(ctx, p, from)))
+        /* Taken back from where the payment's money went. */
+        (rc = payment_purpose_account(ctx, p->purpose, p->user, from)))
         return rc;
     ledger_leg_t legs[] = {{from, -amount}, {LEDGER_REFUNDS_PENDING, amount}};
     if ((rc = ledger_post(ctx, "refund", id, reason, legs, 2)))
@@ -216,14 +208,11 @@ static int settle_refund(job_ctx_t *ctx, const refund_row_t *r, int processed, c
         /* Not refunded after all: the money goes back where it was, and the
          * payment may be refunded again. */
         const char *undo[] = {r->payment, amt};
-        refundable_t p = {0};
-        snprintf(p.user, sizeof p.user, "%s", r->user);
-        snprintf(p.purpose, sizeof p.purpose, "%s", r->purpose);
         if ((rc = answer_exec(ctx,
                               "UPDATE payments SET amount_refunded_paise = amount_refunded_paise "
                               "- $2::bigint, updated_at = now() WHERE id = $1::uuid",
                               2, undo)) ||
-            (rc = payment_account(ctx, &p, back)))
+            (rc = payment_purpose_account(ctx, r->purpose, r->user, back)))
             return rc;
     }
     ledger_leg_t legs[] = {{LEDGER_REFUNDS_PENDING, -r->amount}, {back, r->amount}};

@@ -7,8 +7,9 @@ read, written down by the listing.expire job).
 Listings share one database with every other test (and with the second,
 sanitizer run of scripts/test): each test puts its listings in a city of its
 own and reads back only those. Users are made with SQL and given tokens of
-the role wanted; payments do not exist yet, so a test activates a boost
-with SQL where the payments pool will.
+the role wanted. The catalog pool alone runs here, so a test activates a
+boost with SQL as the payments pool does on capture
+(test_boost_payments.py pays for boosts through Razorpay).
 """
 
 import datetime
@@ -429,7 +430,7 @@ class Listings(StackTestCase):
         new = self.active(title="New fan")
         self.assertEqual(self.public_ids(), [new["id"], lapsed["id"], old["id"]])
         plan = self.plans()[0]
-        # Active boosts as the payments pool will write them: one running,
+        # Active boosts as the payments pool writes them: one running,
         # one whose end has passed (the expiry job has not run).
         self.stack.psql(
             "INSERT INTO listing_boosts (listing_id, plan_id, user_id, status, amount_paise, "
