@@ -4,8 +4,8 @@ Razorpay: the boost's price is ours (the plan's, copied when it was asked
 for), the capture starts the boost once whichever of the app's verification
 and the webhook comes first, a second boost extends the first, a boost that
 stopped waiting before its payment arrived is refunded in full, and the
-money sits in boost sales on a balanced ledger. Bad requests name the field
-and write nothing.
+money sits in boost sales on a balanced ledger; the owner finds the news
+in the inbox. Bad requests name the field and write nothing.
 """
 
 import datetime
@@ -22,6 +22,8 @@ def parse_ts(text):
 
 
 class BoostPayments(PaymentsCase):
+    pools = {"catalog": 1, "orders": 1, "payments": 2, "notifications": 1}
+
     def setUp(self):
         super().setUp()
         self.rzp.clear_faults()
@@ -116,6 +118,13 @@ class BoostPayments(PaymentsCase):
         self.assertEqual(self.stack.psql(
             "SELECT count(*) FROM outbox WHERE topic = 'listing.boosted' AND "
             "position(convert_to('%s', 'UTF8') IN body) > 0" % boost["id"]), "1")
+        # The owner hears of it once, worded by the listing.boosted template.
+        def told():
+            items = self.c.get("/api/notifications", token=self.tok).data["items"]
+            return [(n["title"], n["body"]) for n in items if n["event"] == "listing.boosted"]
+        self.assertEqual(wait_for(told, 20, "listing.boosted in the inbox"),
+                         [("Your listing is boosted", 'Your listing "Boosted scooter" is boosted '
+                           "for 7 days and shows first in the list.")])
         # Paid now: another Razorpay order for it is refused.
         self.assertError(self.order_for(boost), 409, "BOOST_NOT_PAYABLE")
         check = self.c.get("/api/admin/ledger/check", token=self.finance)
