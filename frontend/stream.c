@@ -39,15 +39,37 @@
 static const char *const streamed_topics[] = {"order.", "wallet.", "refund.", "payout.",
                                               "notification."};
 
-/* Which events a role sees. OWN: bodies whose "user_id" is the caller;
- * ZONES: those and bodies whose "zone" is one of the token's zones; ALL:
- * every streamed event. Roles not listed see their own. */
-typedef enum { SCOPE_OWN, SCOPE_ZONES, SCOPE_ALL } scope_t;
+/* Which events a role sees. A scope is a list of body fields, each
+ * compared with something of the caller's: the event is shown when any of
+ * them matches. OWN: bodies whose "user_id" is the caller; STORES: those
+ * and bodies whose "merchant_id" (the owner of the order's store, which
+ * the order and refund events carry) is the caller; ZONES: those whose
+ * "user_id" is the caller and those whose "zone" is one of the token's
+ * zones; ALL: every streamed event. Roles not listed see their own. */
+typedef enum { SCOPE_OWN, SCOPE_STORES, SCOPE_ZONES, SCOPE_ALL } scope_t;
+
+typedef enum { CALLER_SUB, CALLER_ZONES } caller_t;
+
+#define SCOPE_FIELDS 2
+
+static const struct {
+    int all;
+    struct {
+        const char *field; /* NULL ends the list */
+        caller_t against;
+    } fields[SCOPE_FIELDS];
+} scopes[] = {
+    [SCOPE_OWN] = {0, {{"user_id", CALLER_SUB}}},
+    [SCOPE_STORES] = {0, {{"user_id", CALLER_SUB}, {"merchant_id", CALLER_SUB}}},
+    [SCOPE_ZONES] = {0, {{"user_id", CALLER_SUB}, {"zone", CALLER_ZONES}}},
+    [SCOPE_ALL] = {.all = 1},
+};
 
 static const struct {
     const char *role;
     scope_t scope;
 } role_scopes[] = {
+    {"MERCHANT", SCOPE_STORES},
     {"LOCATION_ADMIN", SCOPE_ZONES},
     {"ADMIN", SCOPE_ALL},
     {"SUPER_ADMIN", SCOPE_ALL},
@@ -139,11 +161,15 @@ static int str_in_list(const msgpack_object *o, const char *list)
 
 static int may_see(const stream_t *s, const msgpack_object *body)
 {
-    if (s->scope == SCOPE_ALL)
+    if (scopes[s->scope].all)
         return 1;
-    if (mp_str_is(mp_get(body, "user_id"), s->sub))
-        return 1;
-    return s->scope == SCOPE_ZONES && str_in_list(mp_get(body, "zone"), s->zones);
+    for (int i = 0; i < SCOPE_FIELDS && scopes[s->scope].fields[i].field; i++) {
+        const msgpack_object *v = mp_get(body, scopes[s->scope].fields[i].field);
+        if (scopes[s->scope].fields[i].against == CALLER_SUB ? mp_str_is(v, s->sub)
+                                                             : str_in_list(v, s->zones))
+            return 1;
+    }
+    return 0;
 }
 
 /* ---- events ------------------------------------------------------------- */

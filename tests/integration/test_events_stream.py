@@ -1,10 +1,11 @@
 """
 GET /api/events/stream: the caller's domain events as Server-Sent Events.
 Frames carry the outbox position as id, the topic as event and the body as
-JSON; callers see their own events, LOCATION_ADMINs their zones', admins
-all; keep-alive comments flow; Last-Event-ID replays exactly what was missed;
-the number of streams is bounded and a client that leaves frees its slot;
-SIGTERM ends the streams cleanly.
+JSON; callers see their own events, merchants also those of their stores'
+orders, LOCATION_ADMINs their zones', admins all; keep-alive comments flow;
+Last-Event-ID replays exactly what was missed; the number of streams is
+bounded and a client that leaves frees its slot; SIGTERM ends the streams
+cleanly.
 
 Most events here are written straight into the outbox as a worker whose
 relay never ran would leave them, so the front's own relay numbers and
@@ -165,6 +166,37 @@ class EventsStream(OrdersCase):
         self.assertEvent(s_far.event(), "order.created", zone=other, marker=m1)
         self.assertEvent(s_admin.event(), "order.created", marker=m1)
         self.assertEvent(s_admin.event(), "order.created", marker=m2)
+
+    def test_merchant_sees_its_stores_orders(self):
+        seller_id, seller = self.merchant()
+        rival_id, rival = self.merchant()
+        cat = self.category()
+        mine = self.product(seller, self.store(seller), cat, stock=5)
+        theirs = self.product(rival, self.store(rival), cat, stock=5)
+        buyer, tok, addr = self.customer()
+        s_seller, s_rival = self.open(seller), self.open(rival)
+        # First an order at the rival's store and a wallet event of the
+        # buyer's: the seller's stream, which gets events in order, skipping
+        # both proves they were withheld, not late.
+        self.add(tok, theirs)
+        r = self.checkout(tok, addr)
+        self.assertEqual(r.status, 201, r)
+        self.emit("wallet.credited", {"user_id": buyer, "amount_paise": 100})
+        self.add(tok, mine)
+        r = self.checkout(tok, addr)
+        self.assertEqual(r.status, 201, r)
+        order = self.assertEvent(s_seller.event(), "order.created", user_id=buyer,
+                                 store_id=mine["store_id"], merchant_id=seller_id)
+        self.assertEvent(s_rival.event(), "order.created", user_id=buyer,
+                         store_id=theirs["store_id"], merchant_id=rival_id)
+        # The seller moves its order on and hears of it; the rival does not.
+        r = self.c.put("/api/orders/%s/status" % order["id"], {"status": "PROCESSING"},
+                       token=seller)
+        self.assertEqual(r.status, 200, r)
+        self.assertEvent(s_seller.event(), "order.status_changed", id=order["id"],
+                         status="PROCESSING", merchant_id=seller_id)
+        self.emit("refund.created", {"user_id": buyer, "merchant_id": rival_id, "marker": "m"})
+        self.assertEvent(s_rival.event(), "refund.created", marker="m")
 
     def test_keep_alive_comments(self):
         _, t = self.user()
