@@ -11,10 +11,16 @@
  * it reaches the position they are at; from then on it takes what they
  * take. Nothing falls between the two and nothing is sent twice.
  *
+ * A stream is worth no more than the token it was opened with: when the
+ * token expires or is revoked, the fan-out thread queues an "end" frame
+ * naming why and ends the response, and the client comes back with a fresh
+ * token and Last-Event-ID.
+ *
  * Locking: one mutex guards the list of streams and every stream's buffer.
  * The fan-out thread takes it to deliver, the MHD threads to drain and to
- * free. MHD's own locks are only ever taken inside it (suspend, resume),
- * never the other way round, and database reads happen outside it.
+ * free. MHD's own locks and the revoked table's read lock are only ever
+ * taken inside it (suspend, resume, a revocation look-up), never the other
+ * way round, and database reads happen outside it.
  */
 #include "stream.h"
 
@@ -34,34 +40,69 @@
 #include "log.h"
 #include "mp.h"
 #include "outbox.h"
+#include "revoked.h"
 
 /* Topics a stream carries, by prefix. */
 static const char *const streamed_topics[] = {"order.", "wallet.", "refund.", "payout.",
                                               "notification."};
 
-/* Which events a role sees. OWN: bodies whose "user_id" is the caller;
- * ZONES: those and bodies whose "zone" is one of the token's zones; ALL:
- * every streamed event. Roles not listed see their own. */
-typedef enum { SCOPE_OWN, SCOPE_ZONES, SCOPE_ALL } scope_t;
+/* Which events a role sees. A scope is a list of body fields, each
+ * compared with something of the caller's: the event is shown when any of
+ * them matches. OWN: bodies whose "user_id" is the caller; STORES: those
+ * and bodies whose "merchant_id" (the owner of the order's store, which
+ * the order and refund events carry) is the caller; ZONES: those whose
+ * "user_id" is the caller and those whose "zone" is one of the token's
+ * zones; ALL: every streamed event. Roles not listed see their own. */
+typedef enum { SCOPE_OWN, SCOPE_STORES, SCOPE_ZONES, SCOPE_ALL } scope_t;
+
+typedef enum { CALLER_SUB, CALLER_ZONES } caller_t;
+
+#define SCOPE_FIELDS 2
+
+static const struct {
+    int all;
+    struct {
+        const char *field; /* NULL ends the list */
+        caller_t against;
+    } fields[SCOPE_FIELDS];
+} scopes[] = {
+    [SCOPE_OWN] = {0, {{"user_id", CALLER_SUB}}},
+    [SCOPE_STORES] = {0, {{"user_id", CALLER_SUB}, {"merchant_id", CALLER_SUB}}},
+    [SCOPE_ZONES] = {0, {{"user_id", CALLER_SUB}, {"zone", CALLER_ZONES}}},
+    [SCOPE_ALL] = {.all = 1},
+};
 
 static const struct {
     const char *role;
     scope_t scope;
 } role_scopes[] = {
+    {"MERCHANT", SCOPE_STORES},
     {"LOCATION_ADMIN", SCOPE_ZONES},
     {"ADMIN", SCOPE_ALL},
     {"SUPER_ADMIN", SCOPE_ALL},
 };
 
-#define RETRY_HINT_MS   3000 /* the "retry:" sent first: how soon a client reconnects */
-#define PAGE_ROWS       200  /* outbox rows read at a time */
-#define CATCH_UP_BATCH  16   /* resuming streams served per round */
-#define POLL_MS         1000 /* table read without a bus message: the bus may drop */
-#define IDLE_TICK_MS    200  /* longest sleep of the fan-out thread */
-#define BUSY_TICK_MS    20   /* sleep while some stream is still replaying */
-#define DB_RETRY_MS     1000
-#define READER_BLOCK    16384
-#define KEEPALIVE_FRAME ": keep-alive\n\n"
+/* Why the front ends a stream whose client is still there. The reason
+ * goes out in a last frame, "event: end" with {"reason": …} as data and no
+ * id (a resuming client's Last-Event-ID stays the last event's), so that
+ * the client comes back with a fresh token instead of the spent one. */
+typedef enum { END_TOKEN_EXPIRED, END_TOKEN_REVOKED, END_REASONS } end_t;
+
+static const char *const end_reasons[END_REASONS] = {
+    [END_TOKEN_EXPIRED] = "token_expired",
+    [END_TOKEN_REVOKED] = "token_revoked",
+};
+
+#define RETRY_HINT_MS    3000 /* the "retry:" sent first: how soon a client reconnects */
+#define PAGE_ROWS        200  /* outbox rows read at a time */
+#define CATCH_UP_BATCH   16   /* resuming streams served per round */
+#define POLL_MS          1000 /* table read without a bus message: the bus may drop */
+#define IDLE_TICK_MS     200  /* longest sleep of the fan-out thread */
+#define BUSY_TICK_MS     20   /* sleep while some stream is still replaying */
+#define DB_RETRY_MS      1000
+#define REVOKED_CHECK_MS 1000 /* how often open streams' tokens are looked up as revoked */
+#define READER_BLOCK     16384
+#define KEEPALIVE_FRAME  ": keep-alive\n\n"
 
 typedef struct stream {
     struct stream *next;
@@ -69,12 +110,14 @@ typedef struct stream {
     struct MHD_Connection *conn;
     char sub[64];
     char zones[256];
+    char jti[64]; /* the token's, to notice its revocation */
+    int64_t exp;  /* the token's expiry, in seconds since the epoch */
     scope_t scope;
     buf_t out; /* frames not yet taken by MHD: out.data[off .. out.len) */
     size_t off;
     int suspended;   /* the content reader suspended the connection */
     int catching_up; /* still replaying the table; not yet fed live events */
-    int ending;      /* shutdown: end the stream once its buffer is sent */
+    int ending;      /* end the stream once its buffer is sent (shutdown, token over) */
     int dropped;     /* buffer full: the client is too slow; cut it off */
     int64_t cursor;  /* highest position sent or skipped; later events only */
 } stream_t;
@@ -92,12 +135,13 @@ static struct {
     int64_t live_pos; /* last position handed to live streams; -1 until known */
     PGconn *db;
     int64_t db_retry_at;
+    int64_t revoked_check_at;
     void *sub;
     pthread_t thread;
     int running;
     atomic_int stop;
     /* Counters, under lock. */
-    uint64_t opened_total, dropped_total, events_total;
+    uint64_t opened_total, dropped_total, events_total, ended_total[END_REASONS];
 } st = {.lock = PTHREAD_MUTEX_INITIALIZER, .live_pos = -1};
 
 /* ---- who sees what ------------------------------------------------------ */
@@ -139,11 +183,15 @@ static int str_in_list(const msgpack_object *o, const char *list)
 
 static int may_see(const stream_t *s, const msgpack_object *body)
 {
-    if (s->scope == SCOPE_ALL)
+    if (scopes[s->scope].all)
         return 1;
-    if (mp_str_is(mp_get(body, "user_id"), s->sub))
-        return 1;
-    return s->scope == SCOPE_ZONES && str_in_list(mp_get(body, "zone"), s->zones);
+    for (int i = 0; i < SCOPE_FIELDS && scopes[s->scope].fields[i].field; i++) {
+        const msgpack_object *v = mp_get(body, scopes[s->scope].fields[i].field);
+        if (scopes[s->scope].fields[i].against == CALLER_SUB ? mp_str_is(v, s->sub)
+                                                             : str_in_list(v, s->zones))
+            return 1;
+    }
+    return 0;
 }
 
 /* ---- events ------------------------------------------------------------- */
@@ -307,6 +355,8 @@ int stream_open(request_t *req, enum MHD_Result *rc)
     s->conn = req->conn;
     snprintf(s->sub, sizeof s->sub, "%s", req->claims.sub);
     snprintf(s->zones, sizeof s->zones, "%s", req->claims.zones);
+    snprintf(s->jti, sizeof s->jti, "%s", req->claims.jti);
+    s->exp = req->claims.exp;
     s->scope = scope_of(req->claims.role);
     s->catching_up = last >= 0;
     s->cursor = last >= 0 ? last : 0;
@@ -481,6 +531,42 @@ static void keep_alive(void)
     pthread_mutex_unlock(&st.lock);
 }
 
+/* Ends a stream after what is already queued on it, with the end frame.
+ * Under st.lock. */
+static void end_stream(stream_t *s, end_t why)
+{
+    char frame[96];
+    int n = snprintf(frame, sizeof frame, "event: end\ndata: {\"reason\":\"%s\"}\n\n",
+                     end_reasons[why]);
+    put(s, frame, (size_t)n);
+    s->ending = 1;
+    st.ended_total[why]++;
+    wake(s);
+}
+
+/* A stream lives no longer than its token would pass a request: it ends
+ * when the token expires (checked every tick, a comparison) or is revoked
+ * (checked every REVOKED_CHECK_MS against the front's copy of the revoked
+ * families, the table requests are checked against; its lock is taken
+ * inside st.lock and takes nothing itself, so the order holds). */
+static void check_tokens(int64_t now)
+{
+    int64_t now_s = clock_now_ms() / 1000;
+    int revocations = now >= st.revoked_check_at;
+    if (revocations)
+        st.revoked_check_at = now + REVOKED_CHECK_MS;
+    pthread_mutex_lock(&st.lock);
+    for (stream_t *s = st.head; s; s = s->next) {
+        if (s->ending || s->dropped)
+            continue;
+        if (s->exp <= now_s)
+            end_stream(s, END_TOKEN_EXPIRED);
+        else if (revocations && revoked_contains(s->jti))
+            end_stream(s, END_TOKEN_REVOKED);
+    }
+    pthread_mutex_unlock(&st.lock);
+}
+
 /* Empties the SUB socket; 1 if anything was there. The messages only say
  * that the table has news, so their content is not looked at. */
 static int drain_bus(void)
@@ -519,6 +605,7 @@ static void *fan_out(void *arg)
             keep_alive();
             next_keepalive = now + st.keepalive_ms;
         }
+        check_tokens(now);
     }
     msgpack_unpacked_destroy(&e.body);
     buf_free(&e.frame);
@@ -584,6 +671,8 @@ void stream_metrics(buf_t *out)
     pthread_mutex_lock(&st.lock);
     long open = st.count;
     uint64_t opened = st.opened_total, dropped = st.dropped_total, events = st.events_total;
+    uint64_t ended[END_REASONS];
+    memcpy(ended, st.ended_total, sizeof ended);
     pthread_mutex_unlock(&st.lock);
     buf_printf(out,
                "# HELP mandi_sse_streams Event streams open now.\n"
@@ -599,4 +688,10 @@ void stream_metrics(buf_t *out)
                "# TYPE mandi_sse_events_sent_total counter\n"
                "mandi_sse_events_sent_total %" PRIu64 "\n",
                open, opened, dropped, events);
+    buf_append_str(out, "# HELP mandi_sse_streams_ended_total Event streams the front ended "
+                        "because their token was spent, by reason.\n"
+                        "# TYPE mandi_sse_streams_ended_total counter\n");
+    for (int i = 0; i < END_REASONS; i++)
+        buf_printf(out, "mandi_sse_streams_ended_total{reason=\"%s\"} %" PRIu64 "\n",
+                   end_reasons[i], ended[i]);
 }

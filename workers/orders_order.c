@@ -136,12 +136,17 @@ static int lock_order(job_ctx_t *ctx, const char *id, order_row_t *o)
     return o->reach == REACH_NONE ? job_fail(ctx, 404, ORDER_NOT_FOUND) : 0;
 }
 
+/* The event names the store's owner as "merchant_id" (a store's owner
+ * never changes) so that the merchant's event stream can pick it out
+ * without a look-up per event. */
 int order_event(job_ctx_t *ctx, const char *topic, const char *id, const char *extra)
 {
     const char *params[] = {id, extra};
     return answer_event(ctx, topic,
                         "SELECT (mandi_order_json(o) - 'items' - 'address' || "
-                        "coalesce($2::jsonb, '{}'))::text FROM orders o WHERE o.id = $1",
+                        "jsonb_build_object('merchant_id', s.owner_id) || "
+                        "coalesce($2::jsonb, '{}'))::text "
+                        "FROM orders o JOIN stores s ON s.id = o.store_id WHERE o.id = $1",
                         2, params);
 }
 
@@ -818,7 +823,7 @@ int order_stats(job_ctx_t *ctx)
         ctx, 200,
         "WITH o AS (SELECT o.*, (o.created_at AT TIME ZONE 'Asia/Kolkata')::date AS day "
         "  FROM orders o WHERE " STAFF_REACH "  AND ($4::date IS NULL OR o.created_at >= "
-                                             "($4::date::timestamp AT TIME ZONE 'Asia/Kolkata')) "
+        "($4::date::timestamp AT TIME ZONE 'Asia/Kolkata')) "
         "  AND ($5::date IS NULL OR o.created_at < (($5::date + 1)::timestamp AT TIME ZONE "
         "      'Asia/Kolkata'))) "
         "SELECT jsonb_build_object("

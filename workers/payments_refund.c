@@ -71,14 +71,20 @@ static int lock_payment(job_ctx_t *ctx, const char *payment, refundable_t *p)
     return 0;
 }
 
-/* Records a refund event in the outbox, from the refund's row. */
+/* Records a refund event in the outbox, from the refund's row, with the
+ * customer as "user_id" and, for a refund of an order, the owner of the
+ * order's store as "merchant_id" (left out for other refunds, e.g. of a
+ * wallet top-up or a boost), for the streams of both. */
 static int refund_event(job_ctx_t *ctx, const char *topic, const char *id)
 {
     const char *params[] = {id};
     return answer_event(ctx, topic,
-                        "SELECT (mandi_refund_json(r) || jsonb_build_object('user_id', "
-                        "p.user_id))::text FROM refunds r JOIN payments p "
-                        "ON p.id = r.payment_id WHERE r.id = $1::uuid",
+                        "SELECT (mandi_refund_json(r) || jsonb_build_object('user_id', p.user_id) "
+                        "|| CASE WHEN s.owner_id IS NULL THEN '{}' "
+                        "ELSE jsonb_build_object('merchant_id', s.owner_id) END)::text "
+                        "FROM refunds r JOIN payments p ON p.id = r.payment_id "
+                        "LEFT JOIN orders o ON o.id = r.order_id "
+                        "LEFT JOIN stores s ON s.id = o.store_id WHERE r.id = $1::uuid",
                         1, params);
 }
 

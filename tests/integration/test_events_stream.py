@@ -1,10 +1,12 @@
 """
 GET /api/events/stream: the caller's domain events as Server-Sent Events.
 Frames carry the outbox position as id, the topic as event and the body as
-JSON; callers see their own events, LOCATION_ADMINs their zones', admins
-all; keep-alive comments flow; Last-Event-ID replays exactly what was missed;
-the number of streams is bounded and a client that leaves frees its slot;
-SIGTERM ends the streams cleanly.
+JSON; callers see their own events, merchants also those of their stores'
+orders, LOCATION_ADMINs their zones', admins all; keep-alive comments flow;
+Last-Event-ID replays exactly what was missed; a stream ends with an "end"
+frame when its token expires or is revoked; the number of streams is
+bounded and a client that leaves frees its slot; SIGTERM ends the streams
+cleanly.
 
 Most events here are written straight into the outbox as a worker whose
 relay never ran would leave them, so the front's own relay numbers and
@@ -20,7 +22,7 @@ import unittest
 import uuid
 
 from catalog_case import OrdersCase
-from harness import msgpack_pack, wait_for
+from harness import jwt_parts, msgpack_pack, unique_email, wait_for
 
 MAX_STREAMS = 4
 
@@ -69,6 +71,7 @@ class EventStream:
 
 
 class EventsStream(OrdersCase):
+    pools = dict(OrdersCase.pools, accounts=1)  # sign-in and logout
     env = {"MANDI_SSE_KEEPALIVE_MS": "300", "MANDI_SSE_MAX_STREAMS": str(MAX_STREAMS)}
 
     def setUp(self):
@@ -165,6 +168,100 @@ class EventsStream(OrdersCase):
         self.assertEvent(s_far.event(), "order.created", zone=other, marker=m1)
         self.assertEvent(s_admin.event(), "order.created", marker=m1)
         self.assertEvent(s_admin.event(), "order.created", marker=m2)
+
+    def test_merchant_sees_its_stores_orders(self):
+        seller_id, seller = self.merchant()
+        rival_id, rival = self.merchant()
+        cat = self.category()
+        mine = self.product(seller, self.store(seller), cat, stock=5)
+        theirs = self.product(rival, self.store(rival), cat, stock=5)
+        buyer, tok, addr = self.customer()
+        s_seller, s_rival = self.open(seller), self.open(rival)
+        # First an order at the rival's store and a wallet event of the
+        # buyer's: the seller's stream, which gets events in order, skipping
+        # both proves they were withheld, not late.
+        self.add(tok, theirs)
+        r = self.checkout(tok, addr)
+        self.assertEqual(r.status, 201, r)
+        self.emit("wallet.credited", {"user_id": buyer, "amount_paise": 100})
+        self.add(tok, mine)
+        r = self.checkout(tok, addr)
+        self.assertEqual(r.status, 201, r)
+        order = self.assertEvent(s_seller.event(), "order.created", user_id=buyer,
+                                 store_id=mine["store_id"], merchant_id=seller_id)
+        self.assertEvent(s_rival.event(), "order.created", user_id=buyer,
+                         store_id=theirs["store_id"], merchant_id=rival_id)
+        # The seller moves its order on and hears of it; the rival does not.
+        r = self.c.put("/api/orders/%s/status" % order["id"], {"status": "PROCESSING"},
+                       token=seller)
+        self.assertEqual(r.status, 200, r)
+        self.assertEvent(s_seller.event(), "order.status_changed", id=order["id"],
+                         status="PROCESSING", merchant_id=seller_id)
+        self.emit("refund.created", {"user_id": buyer, "merchant_id": rival_id, "marker": "m"})
+        self.assertEvent(s_rival.event(), "refund.created", marker="m")
+
+    def end_frame(self, s, timeout):
+        """The frame that ends s (past keep-alives), within timeout seconds;
+        then checks that the response ended there."""
+        deadline = time.monotonic() + timeout
+        while True:
+            f = s.frame()
+            self.assertIsNotNone(f, "the stream ended without an end frame")
+            if f != {"": "keep-alive"}:
+                break
+            self.assertLess(time.monotonic(), deadline, "no end frame in time")
+        self.assertIsNone(s.frame(), "the stream went on after its end frame")
+        return f
+
+    def test_stream_ends_when_its_token_expires(self):
+        uid = str(uuid.uuid4())
+        tok = self.stack.token(uid, "USER", exp_delta=3)
+        exp = jwt_parts(tok)[1]["exp"]
+        s = self.open(tok)
+        self.assertEqual(s.status, 200)
+        m = uuid.uuid4().hex
+        self.emit("wallet.credited", {"user_id": uid, "marker": m})
+        last = s.event()
+        self.assertEvent(last, "wallet.credited", marker=m)
+        f = self.end_frame(s, 10)
+        ended = time.time()
+        self.assertEqual(f, {"event": "end", "data": '{"reason":"token_expired"}'})
+        # Within a second or two of exp, not before (exp is in whole seconds).
+        self.assertGreaterEqual(ended, exp - 0.5)
+        self.assertLess(ended, exp + 2)
+        self.assertGreaterEqual(self.metric_ended("token_expired"), 1)
+        # The spent token opens nothing; a fresh one resumes after the last
+        # event seen, missing nothing published in between.
+        spent = self.open(tok)
+        spent.close()
+        self.assertEqual((spent.status, spent.body["error"]["code"]), (401, "TOKEN_EXPIRED"))
+        m2 = uuid.uuid4().hex
+        self.emit("wallet.credited", {"user_id": uid, "marker": m2})
+        r = self.open(self.stack.token(uid, "USER"), headers={"Last-Event-ID": last["id"]})
+        self.assertEvent(r.event(), "wallet.credited", marker=m2)
+
+    def test_stream_ends_when_its_token_is_revoked(self):
+        r = self.c.post("/api/auth/register", {"name": "Streamer", "email": unique_email(),
+                                               "password": "correct horse 42"})
+        self.assertEqual(r.status, 201, r)
+        tok = r.data["tokens"]["access_token"]
+        s = self.open(tok)
+        self.assertEqual(s.status, 200)
+        self.assertEqual(s.frame(), {"retry": "3000"})
+        r = self.c.post("/api/auth/logout", token=tok)
+        self.assertEqual(r.status, 200, r)
+        started = time.monotonic()
+        f = self.end_frame(s, 5)
+        self.assertEqual(f, {"event": "end", "data": '{"reason":"token_revoked"}'})
+        self.assertLess(time.monotonic() - started, 5)
+        self.assertGreaterEqual(self.metric_ended("token_revoked"), 1)
+
+    def metric_ended(self, reason):
+        text = self.c.get("/metrics").raw.decode()
+        m = re.search(r'^mandi_sse_streams_ended_total\{reason="%s"\} (\d+)$' % reason, text,
+                      re.M)
+        self.assertIsNotNone(m, "no ended counter for " + reason)
+        return int(m.group(1))
 
     def test_keep_alive_comments(self):
         _, t = self.user()

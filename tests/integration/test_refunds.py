@@ -24,7 +24,7 @@ class Refunds(PaymentsCase):
         super().setUp()
         self.rzp.clear_faults()
         self.rzp.clear_requests()
-        _, self.seller = self.merchant()
+        self.seller_id, self.seller = self.merchant()
         self.shop, self.cat = self.store(self.seller), self.category()
         self.finance = self.stack.token(self.merchant(role="FINANCE")[0], "FINANCE")
 
@@ -251,6 +251,12 @@ class Refunds(PaymentsCase):
         self.assertEqual(self.stack.psql(
             "SELECT count(*) FROM outbox WHERE topic = 'refund.processed' AND "
             "position(convert_to('%s', 'UTF8') IN body) > 0" % refund["id"]), "1")
+        # Every step names the store's owner, for the merchant's event stream.
+        self.assertEqual(self.stack.psql(
+            "SELECT count(*) FROM outbox WHERE topic LIKE 'refund.%%' AND "
+            "position(convert_to('%s', 'UTF8') IN body) > 0 AND "
+            "position(convert_to('merchant_id', 'UTF8') || '\\xd924'::bytea || "
+            "convert_to('%s', 'UTF8') IN body) > 0" % (refund["id"], self.seller_id)), "2")
 
     def test_a_refund_razorpay_fails_to_take_is_tried_again_with_the_same_key(self):
         tok, p, made = self.razorpay_checkout()
